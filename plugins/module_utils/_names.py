@@ -51,15 +51,10 @@ def parse_name(name):
     """Split ``name`` into a fully qualified ModelName, or raise InvalidModelName."""
     if not isinstance(name, str):
         raise InvalidModelName("a model name must be a string, got %s" % type(name).__name__)
-    rest = name
-    scheme_at = rest.find("://")
-    if scheme_at != -1:
-        rest = rest[scheme_at + 3:]
+    rest = name.split("://", 1)[-1]
     host = namespace = tag = None
-    slash = rest.rfind("/")
-    colon = rest.rfind(":")
-    if colon > slash:
-        rest, tag = rest[:colon], rest[colon + 1:]
+    if rest.rfind(":") > rest.rfind("/"):
+        rest, _sep, tag = rest.rpartition(":")
     if "/" in rest:
         rest, model = rest.rsplit("/", 1)
         if "/" in rest:
