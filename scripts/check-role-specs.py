@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Fail when a role's defaults and its meta/argument_specs.yml disagree.
 
 Every public variable must be defaulted in defaults/main.yml, documented in the `main` entry

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Fail when the built collection misses its content or carries toolchain or test output."""
 
 import sys
