@@ -14,7 +14,7 @@ BUILD := $(ROOT)/.build
 TREE := $(BUILD)/ac/ansible_collections/llmops/ollama
 PYTHON311 ?= $(firstword $(wildcard /root/.pyenv/versions/3.11.*/bin/python3.11) $(shell command -v python3.11))
 PYTHON312 ?= $(firstword $(wildcard /root/.pyenv/versions/3.12.*/bin/python3.12) $(shell command -v python3.12))
-DEB_PACKAGES := podman runc debootstrap systemd-container rsync openssl
+DEB_PACKAGES := podman runc debootstrap systemd-container rsync openssl shellcheck
 
 export PATH := $(BIN):$(PATH)
 export ANSIBLE_COLLECTIONS_PATH := $(ROOT)/.collections:$(BUILD)/collections
