@@ -22,7 +22,7 @@ export CONTAINERS_CONF := $(ROOT)/scripts/containers.conf
 export PYTHONDONTWRITEBYTECODE := 1
 export ANSIBLE_NOCOLOR := 1
 
-.PHONY: help setup deps venv venv-latest collections link tree test lint ruff yamllint ansible-lint \
+.PHONY: help setup deps venv venv-latest collections link tree test lint ruff yamllint ansible-lint changelog \
 	docs specs sanity sanity-latest unit integration molecule image demo build bench clean
 
 help:
@@ -77,7 +77,7 @@ tree: setup
 test: lint sanity unit integration molecule build
 	@echo "make test: every gate passed"
 
-lint: ruff yamllint ansible-lint specs docs
+lint: ruff yamllint ansible-lint specs docs changelog
 
 ruff: setup
 	ruff check .
@@ -88,6 +88,9 @@ yamllint: setup
 
 ansible-lint: setup
 	ansible-lint
+
+changelog: setup
+	antsibull-changelog lint
 
 # Every public role variable is documented in meta/argument_specs.yml and defaulted in defaults/main.yml.
 specs: setup
