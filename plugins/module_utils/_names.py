@@ -51,7 +51,13 @@ def parse_name(name):
     """Split ``name`` into a fully qualified ModelName, or raise InvalidModelName."""
     if not isinstance(name, str):
         raise InvalidModelName("a model name must be a string, got %s" % type(name).__name__)
-    rest = name.split("://", 1)[-1]
+    scheme, sep, rest = name.partition("://")
+    if not sep:
+        rest = name
+    elif scheme.lower() not in ("http", "https"):
+        # The server would drop any scheme, but a name is also written into Modelfiles and
+        # unit files, so nothing but the two real schemes may ride in front of it.
+        raise InvalidModelName("%r is not a valid Ollama model name: its scheme must be http or https" % name)
     host = namespace = tag = None
     if rest.rfind(":") > rest.rfind("/"):
         rest, _sep, tag = rest.rpartition(":")
