@@ -57,7 +57,9 @@ def parse_name(name):
     elif scheme.lower() not in ("http", "https"):
         # The server would drop any scheme, but a name is also written into Modelfiles and
         # unit files, so nothing but the two real schemes may ride in front of it.
-        raise InvalidModelName("%r is not a valid Ollama model name: its scheme must be http or https" % name)
+        raise InvalidModelName(
+            "%r is not a valid Ollama model name: its scheme %r is not http or https" % (name, scheme)
+        )
     host = namespace = tag = None
     if rest.rfind(":") > rest.rfind("/"):
         rest, _sep, tag = rest.rpartition(":")

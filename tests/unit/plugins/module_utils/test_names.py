@@ -51,8 +51,8 @@ def test_valid_names_display_like_the_server(name, shown):
         ("../etc/passwd", "must start with a letter"),
         ("-model", "must start with a letter"),
         ("m:" + "a" * 81, "tag is longer than 80"),
-        ("x\nFROM evil://llama3", "scheme must be http or https"),
-        ("$(id)://llama3", "scheme must be http or https"),
+        ("x\nFROM evil://llama3", "scheme 'x\\nFROM evil' is not http or https"),
+        ("$(id)://llama3", "is not http or https"),
         ("modèle", "contains 'è'"),
     ],
 )

@@ -1,0 +1,584 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) llmops.ollama contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The one Ollama HTTP client of the collection.
+
+PRIVATE to the collection: may change at any time. Built on ``ansible.module_utils.urls`` so
+managed nodes need nothing installed; does not import AnsibleModule, so tests and other plugins
+can use it with plain values. It knows the API's transport, its errors and its streams; modules
+know desired state.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import hashlib
+import json
+import os
+import re
+import socket
+import ssl
+import time
+from http.client import HTTPException
+from urllib.error import HTTPError, URLError
+
+from ansible.module_utils.urls import ConnectionError as UrlsConnectionError
+from ansible.module_utils.urls import SSLValidationError, open_url
+from ansible_collections.llmops.ollama.plugins.module_utils._state import find_listed
+
+
+DEFAULT_URL = "http://127.0.0.1:11434"
+STRUCTURED_CREATE_SINCE = (0, 5, 5)
+USER_AGENT = "llmops.ollama"
+
+CONNECTION_ARGUMENT_SPEC = dict(
+    url=dict(type="str"),
+    api_token=dict(type="str", no_log=True),
+    validate_certs=dict(type="bool", default=True),
+    ca_path=dict(type="path"),
+    client_cert=dict(type="path"),
+    client_key=dict(type="path", no_log=False),
+    timeout=dict(type="int", default=30),
+    wait_timeout=dict(type="int", default=0),
+)
+
+
+def connection_argument_spec():
+    return dict((key, dict(value)) for key, value in CONNECTION_ARGUMENT_SPEC.items())
+
+
+def normalise_url(value):
+    """Base URL from ``OLLAMA_HOST``-style text, parsed the way the Ollama server parses it.
+
+    ``[scheme://]host[:port][/path]``; without a scheme the scheme is http and the port 11434,
+    with ``http://`` the port is 80 and with ``https://`` 443. The unspecified bind addresses
+    (``0.0.0.0``, ``::``) become loopback, which is where a client finds such a server.
+    """
+    text = (value or "").strip().strip("'\"").strip()
+    if not text:
+        return DEFAULT_URL
+    default_port = "11434"
+    if "://" in text:
+        scheme, hostport = text.split("://", 1)
+        scheme = scheme.lower()
+        if scheme == "http":
+            default_port = "80"
+        elif scheme == "https":
+            default_port = "443"
+    else:
+        scheme, hostport = "http", text
+        if text == "ollama.com":
+            scheme, hostport = "https", "ollama.com:443"
+    path = ""
+    if "/" in hostport:
+        hostport, path = hostport.split("/", 1)
+        path = "/" + path.rstrip("/") if path.strip("/") else ""
+    host, port = hostport, default_port
+    bracketed = re.match(r"^\[([^\]]*)\](?::(\d*))?$", hostport)
+    if bracketed:
+        host = bracketed.group(1)
+        port = bracketed.group(2) or default_port
+    elif hostport.count(":") == 1:
+        host, port = hostport.split(":", 1)
+        port = port or default_port
+    if not host:
+        host = "127.0.0.1"
+    if host in ("0.0.0.0", "::"):
+        host = "127.0.0.1" if host == "0.0.0.0" else "::1"
+    if not port.isdigit() or int(port) > 65535:
+        raise ValueError("%r is not a valid Ollama address: bad port %r" % (value, port))
+    if ":" in host:
+        host = "[%s]" % host
+    return "%s://%s:%s%s" % (scheme, host, port, path)
+
+
+def parse_version(text):
+    """``"0.5.4"`` → ``(0, 5, 4)``; pre-release suffixes are ignored; dev builds (0.0.0) are new."""
+    numbers = re.findall(r"\d+", (text or "").split("-")[0].split("+")[0])[:3]
+    parsed = tuple(int(n) for n in numbers) + (0,) * (3 - len(numbers))
+    if parsed == (0, 0, 0):
+        return (999, 0, 0)
+    return parsed
+
+
+def sha256_file(path, chunk=1 << 20):
+    digest = hashlib.sha256()
+    with open(path, "rb") as stream:
+        block = stream.read(chunk)
+        while block:
+            digest.update(block)
+            block = stream.read(chunk)
+    return "sha256:" + digest.hexdigest()
+
+
+def _monotonic():
+    return time.monotonic()
+
+
+def _sleep(seconds):
+    time.sleep(seconds)
+
+
+class OllamaError(Exception):
+    """A failed API call: what was attempted, for which model, at which address, and why.
+
+    ``str()`` is the user-facing message. It carries the server's own ``error`` text and a hint
+    when the fix is known; the API token never appears in it.
+    """
+
+    def __init__(self, action, detail, url, *, model=None, status=None, hint=None, server_message=None):
+        self.action = action
+        self.detail = detail
+        self.url = url
+        self.model = model
+        self.status = status
+        self.hint = hint
+        self.server_message = server_message
+        super(OllamaError, self).__init__(self.message)
+
+    @property
+    def message(self):
+        target = "model %r " % self.model if self.model else ""
+        text = "Failed to %s %sat %s: %s" % (self.action, target, self.url, self.detail)
+        if self.status:
+            text += " (HTTP %s)" % self.status
+        if self.hint:
+            text += ". %s" % self.hint
+        return text
+
+    def __str__(self):
+        return self.message
+
+
+class StreamResponseProblem(Exception):
+    """Raised inside stream handling; turned into OllamaError with the call's context."""
+
+
+def _error_text(body):
+    """The server's message: the ``error`` member of a JSON body, else the plain text."""
+    if body is None:
+        return ""
+    if isinstance(body, bytes):
+        body = body.decode("utf-8", "replace")
+    body = body.strip()
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return body[:500]
+    if isinstance(data, dict) and data.get("error"):
+        error = data["error"]
+        if isinstance(error, dict):
+            return str(error.get("message") or error)
+        return str(error)
+    return body[:500]
+
+
+def _hint(action, status, message, path):
+    text = (message or "").lower()
+    if status in (401,):
+        return "The server wants authentication: check api_token"
+    if status == 403:
+        return (
+            "The server refused the request: check api_token, or, for a bare 403, the server's Host-header "
+            "check (a server bound to 127.0.0.1 behind a proxy needs OLLAMA_HOST=0.0.0.0 or a local Host)"
+        )
+    if "page not found" in text or (status == 405 and "method not allowed" in text):
+        return "This Ollama server does not provide %s; upgrade Ollama" % path
+    if "path or modelfile are required" in text:
+        return "The server expects the pre-0.5.5 create request; upgrade Ollama or check that /api/version is honest"
+    if "neither 'from' or 'files' was specified" in text:
+        return "The server expects the structured create request of Ollama 0.5.5 and later"
+    if action.startswith("pull") or "pull model manifest" in text:
+        if "file does not exist" in text or status == 404:
+            return (
+                "Check the model name and tag: the registry does not have it (a private registry needs "
+                "host/namespace/model:tag, and insecure: true when it speaks plain HTTP)"
+            )
+        if "pull model manifest" in text:
+            return "Check that the registry is reachable from the Ollama server (proxy, DNS, firewall)"
+    if "does not support generate" in text or "does not support chat" in text:
+        return "This is an embedding model: use kind: embedding or kind: auto"
+    if "does not support embeddings" in text:
+        return "This is not an embedding model: use kind: completion or kind: auto"
+    if "memory" in text and action.startswith("load"):
+        return "The model does not fit: unload other models, lower num_ctx or choose a smaller quantization"
+    if "invalid model name" in text or ("is invalid" in text and action.startswith("delete")):
+        return "Model names are [host[:port]/namespace/]model[:tag]"
+    if status == 503:
+        return "The server is busy (queue full); retry later or raise OLLAMA_MAX_QUEUE"
+    if status == 404 and action.startswith(("load", "show", "unload", "delete")):
+        return "The model is not on the server: pull or create it first (state: present)"
+    return None
+
+
+class OllamaClient:
+    """Talks to one Ollama server. Every method raises OllamaError on failure."""
+
+    def __init__(
+        self,
+        url=None,
+        *,
+        api_token=None,
+        validate_certs=True,
+        ca_path=None,
+        client_cert=None,
+        client_key=None,
+        timeout=30,
+        wait_timeout=0,
+        clock=None,
+        sleep=None,
+    ):
+        self.url = normalise_url(url or os.environ.get("OLLAMA_HOST"))
+        self._token = api_token or None
+        self.validate_certs = validate_certs
+        self.ca_path = ca_path
+        self.client_cert = client_cert
+        self.client_key = client_key
+        self.timeout = timeout
+        self.wait_timeout = wait_timeout or 0
+        self.clock = clock or _monotonic
+        self.sleep = sleep or _sleep
+        self.requests = 0
+        self._answered = False
+        self._version = None
+
+    @classmethod
+    def from_params(cls, params, **kwargs):
+        return cls(
+            url=params.get("url"),
+            api_token=params.get("api_token"),
+            validate_certs=params.get("validate_certs", True),
+            ca_path=params.get("ca_path"),
+            client_cert=params.get("client_cert"),
+            client_key=params.get("client_key"),
+            timeout=params.get("timeout") or 30,
+            wait_timeout=params.get("wait_timeout") or 0,
+            **kwargs,
+        )
+
+    # -----------------------------------------------------------------------------------------
+    # transport
+
+    def redact(self, text):
+        text = "" if text is None else str(text)
+        if self._token:
+            text = text.replace(self._token, "********")
+        return text
+
+    def _error(self, action, detail, *, model=None, status=None, hint=None, server_message=None):
+        return OllamaError(
+            action,
+            self.redact(detail),
+            self.url,
+            model=model,
+            status=status,
+            hint=self.redact(hint) if hint else None,
+            server_message=self.redact(server_message) if server_message else None,
+        )
+
+    def _send(self, method, path, data, headers, timeout):
+        return open_url(
+            self.url + path,
+            data=data,
+            headers=headers,
+            method=method,
+            timeout=timeout,
+            validate_certs=self.validate_certs,
+            ca_path=self.ca_path,
+            client_cert=self.client_cert,
+            client_key=self.client_key,
+            http_agent=USER_AGENT,
+            follow_redirects="urllib2",
+        )
+
+    def open(self, method, path, body=None, *, action="call", model=None, timeout=None, data=None, headers=None):
+        """Send one request and return the open response; HTTP and network errors raise."""
+        hdrs = {"Accept": "application/json"}
+        if self._token:
+            hdrs["Authorization"] = "Bearer %s" % self._token
+        if body is not None:
+            data = json.dumps(body).encode("utf-8")
+            hdrs["Content-Type"] = "application/json"
+        hdrs.update(headers or {})
+        use_timeout = self.timeout if timeout is None else timeout
+        deadline = None
+        delay = 0.25
+        while True:
+            self.requests += 1
+            try:
+                response = self._send(method, path, data, hdrs, use_timeout or None)
+                self._answered = True
+                return response
+            except HTTPError as exc:
+                self._answered = True
+                try:
+                    raw = exc.read()
+                except Exception:
+                    raw = b""
+                message = _error_text(raw) or str(exc.reason or "")
+                raise self._error(
+                    action,
+                    message or "HTTP error",
+                    model=model,
+                    status=exc.code,
+                    hint=_hint(action, exc.code, message, path),
+                    server_message=message,
+                )
+            except (OSError, URLError, UrlsConnectionError, SSLValidationError, HTTPException) as exc:
+                reason = getattr(exc, "reason", None) or exc
+                retriable = not isinstance(exc, (SSLValidationError, ssl.SSLError)) and not isinstance(
+                    reason, ssl.SSLError
+                )
+                if retriable and self.wait_timeout and not self._answered:
+                    if deadline is None:
+                        deadline = self.clock() + self.wait_timeout
+                    if self.clock() + delay < deadline:
+                        self.sleep(delay)
+                        delay = min(delay * 2, 2.0)
+                        continue
+                raise self._transport_error(action, model, reason, use_timeout)
+
+    def _transport_error(self, action, model, reason, timeout):
+        text = str(reason)
+        if isinstance(reason, (socket.timeout,)) or "timed out" in text:
+            return self._error(
+                action,
+                "no answer within %s seconds (%s)" % (timeout, text),
+                model=model,
+                hint="Raise timeout (or stall_timeout for pulls and creates), or check the server's load",
+            )
+        lowered = text.lower()
+        if isinstance(reason, (ssl.SSLError, SSLValidationError)) or "certificate" in lowered or "ssl" in lowered:
+            return self._error(
+                action,
+                "TLS error: %s" % text,
+                model=model,
+                hint="Check validate_certs, ca_path, client_cert and client_key",
+            )
+        hint = "Is the Ollama server running (systemctl status ollama) and is url right?"
+        if self.wait_timeout:
+            hint += " It did not answer within wait_timeout=%s seconds" % self.wait_timeout
+        else:
+            hint += " Set wait_timeout when the host has just booted"
+        return self._error(action, "cannot connect: %s" % text, model=model, hint=hint)
+
+    def request(self, method, path, body=None, *, action="call", model=None, timeout=None):
+        """One request, whole answer: parsed JSON, or None for the API's empty success bodies."""
+        response = self.open(method, path, body=body, action=action, model=model, timeout=timeout)
+        try:
+            raw = response.read()
+        except (OSError, HTTPException) as exc:
+            raise self._transport_error(action, model, exc, timeout or self.timeout)
+        finally:
+            response.close()
+        if not raw or not raw.strip():
+            return None
+        try:
+            return json.loads(raw.decode("utf-8"))
+        except ValueError:
+            raise self._error(action, "the server's answer is not JSON: %r" % raw[:200], model=model)
+
+    def stream(self, path, body, *, action, model, stall_timeout=300, progress=None):
+        """POST a streaming call and read its NDJSON answer one line at a time.
+
+        Streamed rather than ``"stream": false`` (which would make the HTTP status tell the
+        outcome) because a multi-GB pull must show progress and fail when it stalls, and a
+        non-streamed call is silent until the very end.
+
+        Memory stays constant: lines are folded into ``progress`` and dropped. Any line carrying
+        ``error`` fails, even under HTTP 200; the stream must end with ``{"status":"success"}``.
+        ``stall_timeout`` is the longest silence or lack of progress tolerated (socket read
+        timeout plus a progress clock); there is no total time limit.
+        """
+        stall = stall_timeout if stall_timeout and stall_timeout > 0 else None
+        response = self.open("POST", path, body=body, action=action, model=model, timeout=stall or 0)
+        last_status = None
+        last_progress = self.clock()
+        try:
+            while True:
+                try:
+                    line = response.readline()
+                except (socket.timeout, ssl.SSLError) as exc:
+                    if isinstance(exc, socket.timeout) or "timed out" in str(exc):
+                        raise self._error(
+                            action,
+                            "no progress for %s seconds (last status: %s)" % (stall, last_status or "none"),
+                            model=model,
+                            hint="The server or the registry stalled; retry, or raise stall_timeout",
+                        )
+                    raise self._transport_error(action, model, exc, stall)
+                except (OSError, HTTPException) as exc:
+                    raise self._error(
+                        action,
+                        "the connection broke after status %r: %s" % (last_status or "none", exc),
+                        model=model,
+                        hint="Retry; an interrupted pull resumes where it stopped",
+                    )
+                if not line:
+                    break
+                line = line.strip()
+                if not line:
+                    continue
+                try:
+                    item = json.loads(line.decode("utf-8") if isinstance(line, bytes) else line)
+                except ValueError:
+                    raise self._error(action, "unexpected line in the answer: %r" % line[:200], model=model)
+                if not isinstance(item, dict):
+                    continue
+                if item.get("error"):
+                    message = str(item["error"])
+                    raise self._error(
+                        action,
+                        message,
+                        model=model,
+                        hint=_hint(action, None, message, path),
+                        server_message=message,
+                    )
+                moved = progress.update(item) if progress is not None else True
+                if item.get("status") != last_status:
+                    moved = True
+                last_status = item.get("status") or last_status
+                now = self.clock()
+                if moved:
+                    last_progress = now
+                elif stall and now - last_progress > stall:
+                    raise self._error(
+                        action,
+                        "no progress for %s seconds (last status: %s)" % (stall, last_status or "none"),
+                        model=model,
+                        hint="The server or the registry stalled; retry, or raise stall_timeout",
+                    )
+        finally:
+            response.close()
+            if progress is not None and progress.path:
+                progress.write()
+        if last_status != "success":
+            raise self._error(
+                action,
+                "the answer ended without success (last status: %s)" % (last_status or "none"),
+                model=model,
+                hint="The connection was probably cut; retry",
+            )
+
+    # -----------------------------------------------------------------------------------------
+    # API
+
+    def version(self):
+        if self._version is None:
+            answer = self.request("GET", "/api/version", action="read the version of the server")
+            self._version = (answer or {}).get("version") or "0.0.0"
+        return self._version
+
+    def supports_structured_create(self):
+        return parse_version(self.version()) >= STRUCTURED_CREATE_SINCE
+
+    def list_models(self):
+        answer = self.request("GET", "/api/tags", action="list the models")
+        return (answer or {}).get("models") or []
+
+    def running(self):
+        answer = self.request("GET", "/api/ps", action="list the loaded models")
+        return (answer or {}).get("models") or []
+
+    def show(self, name):
+        """``/api/show`` for ``name``, or None when the server does not have it."""
+        try:
+            return self.request("POST", "/api/show", {"model": name}, action="show", model=name)
+        except OllamaError as exc:
+            if exc.status == 404:
+                return None
+            raise
+
+    def pull(self, name, insecure=False, stall_timeout=300, progress=None):
+        body = {"model": name, "stream": True}
+        if insecure:
+            body["insecure"] = True
+        self.stream("/api/pull", body, action="pull", model=name, stall_timeout=stall_timeout, progress=progress)
+
+    def create(self, name, request, stall_timeout=300, progress=None):
+        body = dict(request)
+        body["model"] = name
+        body["stream"] = True
+        self.stream("/api/create", body, action="create", model=name, stall_timeout=stall_timeout, progress=progress)
+
+    def delete(self, name):
+        # The server reads the name from the JSON body of this DELETE.
+        self.request("DELETE", "/api/delete", {"model": name}, action="delete", model=name)
+
+    def load(self, name, keep_alive, kind="completion"):
+        """Load into memory: generate without prompt, or embed with empty input (embedding models
+        refuse generate)."""
+        if kind == "embedding":
+            body = {"model": name, "input": [], "keep_alive": keep_alive}
+            return self.request("POST", "/api/embed", body, action="load", model=name, timeout=max(self.timeout, 300))
+        body = {"model": name, "keep_alive": keep_alive, "stream": False}
+        return self.request("POST", "/api/generate", body, action="load", model=name, timeout=max(self.timeout, 300))
+
+    def unload(self, name):
+        # keep_alive 0 without a prompt unloads any kind of model: the server checks it before
+        # capabilities.
+        body = {"model": name, "keep_alive": 0, "stream": False}
+        return self.request("POST", "/api/generate", body, action="unload", model=name)
+
+    def find_running(self, name, digest=None, models=None):
+        models = self.running() if models is None else models
+        entry = find_listed(models, name)
+        if entry is None and digest:
+            for candidate in models:
+                if candidate.get("digest") == digest:
+                    return candidate
+        return entry
+
+    def wait_running(self, name, present, digest=None, deadline_seconds=None, match=None):
+        """Poll /api/ps until ``name`` is (or is no longer) listed; unloading is asynchronous.
+
+        ``match(models)`` may replace the name/digest lookup, for runners listed under another name.
+        """
+        deadline = self.clock() + (deadline_seconds if deadline_seconds is not None else max(self.timeout, 1))
+        delay = 0.05
+        while True:
+            if match is not None:
+                entry = match(self.running())
+            else:
+                entry = self.find_running(name, digest)
+            if (entry is not None) == present:
+                return entry
+            if self.clock() >= deadline:
+                raise self._error(
+                    "load" if present else "unload",
+                    "the model is %s listed by /api/ps after %s seconds"
+                    % ("not" if present else "still", deadline_seconds or self.timeout),
+                    model=name,
+                    hint="The server is slow to %s it; raise timeout" % ("load" if present else "unload"),
+                )
+            self.sleep(delay)
+            delay = min(delay * 2, 1.0)
+
+    def blob_exists(self, digest):
+        try:
+            self.request("HEAD", "/api/blobs/%s" % digest, action="check blob %s for" % digest)
+        except OllamaError as exc:
+            if exc.status == 404:
+                return False
+            raise
+        return True
+
+    def upload_blob(self, path, digest=None, stall_timeout=300):
+        """Upload a local file as ``sha256:<hex>`` unless the server already has it."""
+        digest = digest or sha256_file(path)
+        if self.blob_exists(digest):
+            return digest, False
+        size = os.path.getsize(path)
+        with open(path, "rb") as stream:
+            response = self.open(
+                "POST",
+                "/api/blobs/%s" % digest,
+                data=stream,
+                headers={"Content-Type": "application/octet-stream", "Content-Length": str(size)},
+                action="upload %s as blob" % os.path.basename(path),
+                timeout=stall_timeout or 0,
+            )
+            response.close()
+        return digest, True

@@ -1,0 +1,925 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) llmops.ollama contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+# Ansible modules import after their documentation blocks (validate-modules requires it).
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: ollama_model
+short_description: Make one Ollama model pulled, created, loaded, unloaded or removed
+version_added: 0.1.0
+description:
+  - Makes one model on an Ollama server be what the task says - pulled from a registry, or
+    created from a Modelfile or structured options, kept in memory with a given keep-alive,
+    unloaded, or removed.
+  - The module reads the model's current state, reduces it to a small view, compares it with
+    the wanted one and only then writes. C(changed) comes from comparing the views before and
+    after, never from the fact that a request was sent.
+  - Created models are compared, not timestamped - parameters (as a set), template, system
+    prompt, messages, license, quantization, and the identity of the base model's weights, so a
+    base model re-pulled with new weights causes a rebuild. The weights are identified by the
+    model-layer blob that C(/api/show) names in its Modelfile (C(FROM .../sha256-<hex>)).
+  - Modelfiles are parsed on the managed node, parameters are typed (for example C(num_ctx)
+    an integer, C(stop) a list); an unknown parameter or a value of the wrong type fails before
+    any request. Servers from Ollama 0.5.5 get the structured create request, older ones the
+    Modelfile text.
+author:
+  - llmops.ollama contributors (@llmops)
+extends_documentation_fragment:
+  - llmops.ollama.connection
+  - llmops.ollama.connection.actiongroup
+  - ansible.builtin.action_common_attributes
+attributes:
+  check_mode:
+    support: full
+    details:
+      - Sends no write request. With O(pull=always) it cannot know whether the registry has a
+        newer version, so it predicts a change.
+  diff_mode:
+    support: full
+    details:
+      - Shows the digest, parameters, template, system prompt and loaded state before and after.
+  idempotent:
+    description: When run twice with the same arguments, the second run reports no change.
+    support: partial
+    details:
+      - O(pull=always) reports a change only when the local digest changed.
+      - A finite O(keep_alive) is refreshed (and reported as a load) when the time left differs
+        from it by more than a minute.
+  platform:
+    platforms: posix
+options:
+  name:
+    description:
+      - Model name, V([host[:port]/namespace/]model[:tag]); the tag defaults to V(latest).
+      - Names are compared the way the server compares them (defaults applied, case-insensitive).
+    type: str
+    required: true
+  state:
+    description:
+      - V(present) - the model exists (pulled or created).
+      - V(absent) - the model is unloaded, then deleted.
+      - V(loaded) - the model exists and is in memory with the O(keep_alive) asked for.
+      - V(unloaded) - the model is not in memory (whether it exists or not); nothing is pulled.
+    type: str
+    choices: [present, absent, loaded, unloaded]
+    default: present
+  pull:
+    description:
+      - V(missing) pulls the model only when it is not on the server.
+      - V(always) asks the registry every time; the task reports a change only when the local
+        digest changed.
+      - For a created model this applies to a base model given by name - V(always) re-pulls
+        it before comparing, so new upstream weights cause a rebuild.
+    type: str
+    choices: [missing, always]
+    default: missing
+  insecure:
+    description:
+      - Allow a plain-HTTP private registry. Never needed for the public registry.
+    type: bool
+    default: false
+  modelfile:
+    description:
+      - Modelfile text to create the model from. Every instruction of the Ollama Modelfile is
+        understood, including triple-quoted multi-line C(TEMPLATE) and C(SYSTEM).
+      - A local GGUF file in C(FROM) or C(ADAPTER) is uploaded to the server as a blob; relative
+        paths are taken from the current directory.
+      - Mutually exclusive with O(modelfile_path) and the structured options.
+    type: str
+  modelfile_path:
+    description:
+      - Path of a Modelfile on the managed node; relative paths inside it are taken from its
+        directory.
+    type: path
+  from:
+    description:
+      - Base model name, or path of a local GGUF file, for a model defined by structured options.
+    type: str
+  parameters:
+    description:
+      - 'Runtime parameters, for example C({"num_ctx": 32768, "temperature": 0.2, "stop": ["<|im_end|>"]}).'
+      - Values are checked and typed like Modelfile C(PARAMETER) lines; unknown names fail, and
+        deprecated ones are dropped with a warning.
+      - Parameters of the base model that are not named here are kept, as the server does.
+    type: dict
+  system:
+    description: System prompt.
+    type: str
+  template:
+    description: Prompt template (Go template syntax).
+    type: str
+  messages:
+    description: Seed conversation.
+    type: list
+    elements: dict
+    suboptions:
+      role:
+        description: Who speaks.
+        type: str
+        required: true
+        choices: [system, user, assistant]
+      content:
+        description: What is said.
+        type: str
+        required: true
+  license:
+    description: License texts.
+    type: list
+    elements: str
+  adapters:
+    description: Paths of local LoRA adapter files (GGUF) on the managed node.
+    type: list
+    elements: path
+  quantize:
+    description:
+      - Quantize the created model, for example V(q4_K_M) or V(q8_0). Only for F16/F32 sources.
+    type: str
+  keep_alive:
+    description:
+      - How long the model stays in memory for O(state=loaded) - a number of seconds, V(-1) (or
+        any negative value) for ever, or a duration such as V(24h), V(90m) or V(1h30m) (no days).
+      - The string V("-1"), as YAML or C(-e) may produce, is taken as the number.
+    type: raw
+    default: -1
+  kind:
+    description:
+      - How to load the model. V(auto) recognises embedding models from the server's
+        capabilities (or, for servers before 0.6.4, from C(<arch>.pooling_type) in C(model_info))
+        and loads them through the embed API; others through generate.
+    type: str
+    choices: [auto, completion, embedding]
+    default: auto
+  require_gpu:
+    description:
+      - With O(state=loaded), fail when the model is not entirely in GPU memory.
+    type: bool
+    default: false
+  stall_timeout:
+    description:
+      - Seconds a pull, create or blob upload may go without progress before it fails.
+      - There is no limit on the total time, since a large pull may rightly take an hour.
+      - V(0) waits for ever.
+    type: int
+    default: 300
+  progress_path:
+    description:
+      - File on the managed node that the module rewrites (atomically, at most once a second)
+        with a JSON progress record C({model, status, completed, total, percent, rate, updated})
+        during a pull or create.
+    type: path
+notes:
+  - At most three API requests are made when nothing has to change for a pulled model
+    (C(/api/tags), C(/api/show), and C(/api/ps) for O(state=loaded)); a created model also shows
+    its base model.
+  - For a created model whose C(FROM) is a local GGUF file, the file is hashed on every run.
+  - A model that was loaded when it is rebuilt is unloaded before the create and loaded again
+    afterwards; if the create fails, the previous model stays and is loaded again.
+seealso:
+  - module: llmops.ollama.ollama_model_info
+  - name: Ollama API
+    description: The HTTP API this module uses.
+    link: https://github.com/ollama/ollama/blob/main/docs/api.md
+  - name: Modelfile reference
+    description: The instructions O(modelfile) understands.
+    link: https://github.com/ollama/ollama/blob/main/docs/modelfile.mdx
+"""
+
+EXAMPLES = r'''
+---
+- name: Pull a model if it is missing
+  llmops.ollama.ollama_model:
+    name: llama3.1:8b
+
+- name: Follow upstream updates (changed only when the digest changes)
+  llmops.ollama.ollama_model:
+    name: llama3.1:8b
+    pull: always
+
+- name: Create a tuned variant from a Modelfile
+  llmops.ollama.ollama_model:
+    name: coding-primary
+    modelfile: |
+      FROM qwen2.5-coder:14b
+      PARAMETER num_ctx 32768
+      PARAMETER temperature 0.2
+      PARAMETER stop "<|im_end|>"
+      SYSTEM """
+      You are a careful senior engineer.
+      """
+
+- name: Create the same kind of variant from structured options, and keep it in memory for ever
+  llmops.ollama.ollama_model:
+    name: general-primary
+    from: llama3.1:8b
+    parameters:
+      num_ctx: 16384
+    system: You answer briefly.
+    state: loaded
+    keep_alive: -1
+    require_gpu: true
+
+- name: Load an embedding model for a day (recognised automatically, loaded through the embed API)
+  llmops.ollama.ollama_model:
+    name: nomic-embed-text
+    state: loaded
+    keep_alive: 24h
+
+- name: Free the GPU memory a model uses, keeping it on disk
+  llmops.ollama.ollama_model:
+    name: llama3.1:8b
+    state: unloaded
+
+- name: Remove a model (it is unloaded first)
+  llmops.ollama.ollama_model:
+    name: experimental
+    state: absent
+
+- name: Set the connection once for all llmops.ollama modules
+  module_defaults:
+    group/llmops.ollama.ollama:
+      url: https://gpu01.example.com:11434
+      api_token: "{{ ollama_token }}"
+      wait_timeout: 120
+  block:
+    - name: Keep the backup model loaded
+      llmops.ollama.ollama_model:
+        name: deepseek-coder-v2:16b
+        state: loaded
+'''
+
+RETURN = r"""
+changed:
+  description: Whether the model's view differs before and after (predicted in check mode).
+  returned: always
+  type: bool
+  sample: true
+actions:
+  description: What was done (or would be done in check mode), in words.
+  returned: always
+  type: list
+  elements: str
+  sample: ["pulled llama3.1:8b", "loaded llama3.1:8b (keep_alive forever)"]
+model:
+  description:
+    - The model after the task (predicted in check mode). Keys that were not looked at are null;
+      for example O(state=present) does not ask the server what is loaded.
+  returned: always
+  type: dict
+  contains:
+    name:
+      description: Display name, always with a tag.
+      type: str
+      sample: llama3.1:8b
+    present:
+      description: Whether the model is on the server.
+      type: bool
+      sample: true
+    digest:
+      description: Manifest digest from C(/api/tags); null when unknown or predicted.
+      type: str
+      sample: 46e0c10c039e019119339687c3c1757cc81b9da49709a3b3924863ba87ca666e
+    disk_size:
+      description: Size on disk in bytes.
+      type: int
+      sample: 4920753328
+    kind:
+      description: V(completion) or V(embedding), as detected.
+      type: str
+      sample: completion
+    capabilities:
+      description: Capabilities reported by the server (null for servers before 0.6.4).
+      type: list
+      elements: str
+      sample: [completion, tools]
+    details:
+      description: The server's C(details) (family, parameter size, quantization level...).
+      type: dict
+      sample: {"family": "llama", "parameter_size": "8.0B", "quantization_level": "Q4_K_M"}
+    parameters:
+      description: Stored parameters, typed.
+      type: dict
+      sample: {"num_ctx": 32768, "stop": ["<|im_end|>"]}
+    template:
+      description: Prompt template.
+      type: str
+      sample: "{{ .Prompt }}"
+    system:
+      description: System prompt.
+      type: str
+      sample: You answer briefly.
+    loaded:
+      description: Whether the model is in memory; null when not checked.
+      type: bool
+      sample: true
+    expires_at:
+      description: When the server will unload it.
+      type: str
+      sample: "2318-11-14T05:12:03.123456789Z"
+    forever:
+      description: Whether it is kept for ever (expiry more than 20 years ahead).
+      type: bool
+      sample: true
+    size:
+      description: Bytes in memory when loaded.
+      type: int
+      sample: 6654289920
+    size_vram:
+      description: Bytes of it in GPU memory.
+      type: int
+      sample: 6654289920
+    gpu_percent:
+      description: Share of it in GPU memory, 0-100 (the rest is on the CPU).
+      type: int
+      sample: 100
+pull:
+  description: Summary of a pull that ran.
+  returned: when a pull ran
+  type: dict
+  contains:
+    model:
+      description: The model pulled (the base model, for a created model).
+      type: str
+      sample: llama3.1:8b
+    bytes:
+      description: Bytes the server reported as completed.
+      type: int
+      sample: 4920753328
+    seconds:
+      description: Duration of the pull.
+      type: float
+      sample: 83.2
+    rate:
+      description: Bytes per second.
+      type: int
+      sample: 59143669
+diff:
+  description: Small views of the model before and after (predicted in check mode).
+  returned: always
+  type: dict
+  sample: {"before": {"present": false}, "after": {"present": true, "digest": "46e0c10c039e"}}
+"""
+
+import datetime
+import os
+import traceback
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.llmops.ollama.plugins.module_utils._api import (
+    OllamaClient,
+    OllamaError,
+    connection_argument_spec,
+    sha256_file,
+)
+from ansible_collections.llmops.ollama.plugins.module_utils._modelfile import (
+    ModelfileError,
+    local_path,
+    parse_modelfile,
+    render_modelfile,
+    type_parameters,
+)
+from ansible_collections.llmops.ollama.plugins.module_utils._names import InvalidModelName, display_name
+from ansible_collections.llmops.ollama.plugins.module_utils._progress import Progress
+from ansible_collections.llmops.ollama.plugins.module_utils._state import (
+    KeepAliveError,
+    apply_loaded,
+    definition_differences,
+    describe_keep_alive,
+    detect_kind,
+    diff_view,
+    find_listed,
+    is_forever,
+    keep_alive_payload,
+    keep_alive_satisfied,
+    keep_alive_seconds,
+    model_view,
+    modelfile_blobs,
+    parse_show_parameters,
+    utcnow,
+    weights_identity,
+)
+
+CREATE_FIELDS = (
+    "parameters",
+    "template",
+    "system",
+    "license",
+    "messages",
+    "quantize",
+    "requires",
+    "renderer",
+    "parser",
+)
+STRUCTURED_OPTIONS = ("parameters", "system", "template", "messages", "license", "adapters")
+
+
+class DefinitionError(ValueError):
+    pass
+
+
+def build_definition(params, warnings):
+    """The typed create definition from the task, or None when the model is to be pulled."""
+    base_dir = None
+    if params["modelfile"] is not None:
+        definition = parse_modelfile(params["modelfile"], warnings)
+    elif params["modelfile_path"] is not None:
+        path = params["modelfile_path"]
+        try:
+            with open(path, "rb") as stream:
+                text = stream.read().decode("utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise DefinitionError("cannot read modelfile_path %s: %s" % (path, exc))
+        definition = parse_modelfile(text, warnings)
+        base_dir = os.path.dirname(os.path.abspath(path))
+    elif params["from"] is not None:
+        definition = {"from": params["from"]}
+        if params["parameters"]:
+            definition["parameters"] = type_parameters(params["parameters"], warnings)
+        for field in ("system", "template", "license", "adapters"):
+            if params[field] is not None:
+                definition[field] = params[field]
+        if params["messages"]:
+            definition["messages"] = [{"role": m["role"], "content": m["content"]} for m in params["messages"]]
+    else:
+        if params["quantize"]:
+            raise DefinitionError("quantize needs a definition: modelfile, modelfile_path or from")
+        return None
+    if params["quantize"]:
+        definition["quantize"] = params["quantize"]
+    if definition.get("draft"):
+        raise DefinitionError("DRAFT models are not supported by this module")
+
+    definition["from_path"] = local_path(definition["from"], base_dir)
+    if definition["from_path"] and os.path.isdir(definition["from_path"]):
+        raise DefinitionError(
+            "FROM %s is a directory; this module uploads single GGUF files, point FROM at the .gguf file"
+            % definition["from"]
+        )
+    if not definition["from_path"]:
+        try:
+            display_name(definition["from"])
+        except InvalidModelName as exc:
+            raise DefinitionError("FROM is neither an existing file nor a valid model name: %s" % exc)
+    adapter_paths = []
+    for adapter in definition.get("adapters") or []:
+        path = local_path(adapter, base_dir)
+        if not path or not os.path.isfile(path):
+            raise DefinitionError("ADAPTER %s is not a file on this host" % adapter)
+        adapter_paths.append(path)
+    definition["adapter_paths"] = adapter_paths
+    return definition
+
+
+class ModelReconciler:
+    def __init__(self, module, client):
+        self.module = module
+        self.client = client
+        self.params = module.params
+        self.check_mode = module.check_mode
+        self.actions = []
+        self.warnings = []
+        self.result_extra = {}
+        self.name = display_name(self.params["name"])
+        self.definition = build_definition(self.params, self.warnings)
+        self.keep_alive = keep_alive_seconds(self.params["keep_alive"])
+        if self.params["state"] == "loaded" and self.keep_alive == 0:
+            raise KeepAliveError("keep_alive 0 would unload the model at once; use state: unloaded")
+        self._file_digests = {}
+        self._shows = {}
+
+    # helpers ------------------------------------------------------------------------------
+
+    def _progress(self, name):
+        return Progress(name, self.params["progress_path"])
+
+    def _digest(self, path):
+        if path not in self._file_digests:
+            self._file_digests[path] = sha256_file(path)
+        return self._file_digests[path]
+
+    def _wait(self, present, digest=None):
+        return self.client.wait_running(self.name, present, match=lambda models: self._match_running(models, digest))
+
+    def _running(self, digest=None):
+        return self._match_running(self.client.running(), digest)
+
+    def _match_running(self, models, digest=None):
+        """The /api/ps entry of this model's runner.
+
+        The server keys runners by weights file and lists a shared runner under the name that
+        loaded it, so when neither the name nor the manifest digest is listed, the runners of
+        other names are compared by the model-layer blob their /api/show names (pitfall 10).
+        """
+        entry = find_listed(models, self.name)
+        if entry is None and digest:
+            entry = next((m for m in models if m.get("digest") == digest), None)
+        if entry is not None or not models:
+            return entry
+        mine = self._blob_identity(self.name)
+        if mine is None:
+            return None
+        details = (self._show(self.name) or {}).get("details") or {}
+        for candidate in models:
+            other = candidate.get("name") or candidate.get("model")
+            theirs = candidate.get("details") or {}
+            # Runners whose details differ cannot share our weights; skip asking about them.
+            if not other or any(
+                theirs.get(k) != details.get(k)
+                for k in ("family", "parameter_size", "quantization_level")
+                if details.get(k) is not None and theirs.get(k) is not None
+            ):
+                continue
+            if self._blob_identity(other) == mine:
+                return candidate
+        return None
+
+    def _show(self, name):
+        """/api/show, asked once per name until this run changes the model."""
+        key = display_name(name)
+        if key not in self._shows:
+            self._shows[key] = self.client.show(name)
+        return self._shows[key]
+
+    def _blob_identity(self, name):
+        identity = weights_identity(self._show(name))
+        return identity if identity and identity.startswith("blob:") else None
+
+    # states -------------------------------------------------------------------------------
+
+    def run(self):
+        state = self.params["state"]
+        if state == "unloaded":
+            return self.ensure_unloaded()
+        if state == "absent":
+            return self.ensure_absent()
+        before, after = self.ensure_present()
+        if state == "loaded":
+            before, after = self.ensure_loaded(before, after)
+        return before, after
+
+    def ensure_unloaded(self):
+        entry = self._running()
+        # Whether the model is on disk does not matter here, so it is not asked (one request).
+        before = apply_loaded(dict(model_view(self.name, None, checked_loaded=False), present=None), entry)
+        after = dict(before)
+        if entry is not None:
+            if not self.check_mode:
+                self.client.unload(self.name)
+                self._wait(False)
+            self.actions.append("unloaded %s" % self.name)
+            apply_loaded(after, None)
+        return before, after
+
+    def ensure_absent(self):
+        entry = find_listed(self.client.list_models(), self.name)
+        before = model_view(self.name, entry, checked_loaded=False)
+        if entry is None:
+            return before, before
+        running = self._running(entry.get("digest"))
+        apply_loaded(before, running)
+        if running is not None:
+            if not self.check_mode:
+                self.client.unload(self.name)
+                self._wait(False, entry.get("digest"))
+            self.actions.append("unloaded %s" % self.name)
+        if not self.check_mode:
+            self.client.delete(self.name)
+        self.actions.append("deleted %s" % self.name)
+        after = model_view(self.name, None)
+        return before, after
+
+    def ensure_present(self):
+        tags = self.client.list_models()
+        entry = find_listed(tags, self.name)
+        if self.definition is None:
+            return self._ensure_pulled(entry)
+        return self._ensure_created(tags, entry)
+
+    def _pull(self, name):
+        progress = self._progress(name)
+        self.client.pull(name, self.params["insecure"], self.params["stall_timeout"], progress)
+        self.warnings.extend(progress.write_errors)
+        summary = dict(progress.summary(), model=display_name(name))
+        self.result_extra["pull"] = summary
+        return summary
+
+    def _ensure_pulled(self, entry):
+        show = self._show(self.name) if entry is not None else None
+        before = model_view(self.name, entry, show, checked_loaded=False)
+        if entry is not None and self.params["pull"] == "missing":
+            return before, dict(before)
+        if self.check_mode:
+            self.actions.append("pulled %s" % self.name)
+            after = dict(before, present=True, digest=None)
+            if entry is not None:
+                after["digest"] = "(unknown: the registry is asked at run time)"
+            return before, after
+        self._pull(self.name)
+        new_entry = find_listed(self.client.list_models(), self.name)
+        if new_entry is None:
+            raise OllamaError(
+                "pull", "the pull reported success but the model is not listed", self.client.url, model=self.name
+            )
+        if entry is None:
+            self.actions.append("pulled %s" % self.name)
+        elif new_entry.get("digest") != entry.get("digest"):
+            self.actions.append("updated %s to digest %s" % (self.name, (new_entry.get("digest") or "")[:12]))
+        if entry is not None and new_entry.get("digest") == entry.get("digest"):
+            # Same manifest: the model itself is unchanged, no need to show it again.
+            after = dict(before)
+            after["disk_size"] = new_entry.get("size")
+            return before, after
+        self._shows = {}
+        after = model_view(self.name, new_entry, self._show(self.name), checked_loaded=False)
+        return before, after
+
+    # created models -------------------------------------------------------------------------
+
+    def _weight_reasons(self, current_show, base_show):
+        reasons = []
+        current = modelfile_blobs(current_show.get("modelfile"))
+        path = self.definition["from_path"]
+        if path:
+            digest = self._digest(path)
+            hex_digest = digest.split(":", 1)[1]
+            # Servers from 0.30 rewrite GGUF files on create, so the model layer may carry
+            # another digest than the file; the uploaded blob still being there means the same
+            # file was used.
+            if hex_digest not in current["from"] and not self.client.blob_exists(digest):
+                reasons.append("weights file %s changed" % os.path.basename(path))
+        elif base_show is not None:
+            wanted = weights_identity(base_show)
+            have = weights_identity(current_show)
+            if wanted and have and wanted != have:
+                reasons.append("base model %s has new weights" % self.definition["from"])
+        for adapter in self.definition["adapter_paths"]:
+            digest = self._digest(adapter)
+            if digest.split(":", 1)[1] not in current["adapter"] and not self.client.blob_exists(digest):
+                reasons.append("adapter %s changed" % os.path.basename(adapter))
+        return reasons
+
+    def _create_request(self):
+        definition = self.definition
+        blob_refs = {}
+        if definition["from_path"]:
+            digest, _sent = self.client.upload_blob(
+                definition["from_path"], self._digest(definition["from_path"]), self.params["stall_timeout"]
+            )
+            blob_refs[definition["from"]] = digest
+        adapter_refs = {}
+        for written, path in zip(definition.get("adapters") or [], definition["adapter_paths"]):
+            digest, _sent = self.client.upload_blob(path, self._digest(path), self.params["stall_timeout"])
+            blob_refs[written] = digest
+            adapter_refs[os.path.basename(path)] = digest
+        if not self.client.supports_structured_create():
+            request = {"modelfile": render_modelfile(definition, blob_refs)}
+            if definition.get("quantize"):
+                request["quantize"] = definition["quantize"]
+            return request
+        request = {}
+        if definition["from_path"]:
+            request["files"] = {os.path.basename(definition["from_path"]): blob_refs[definition["from"]]}
+        else:
+            request["from"] = definition["from"]
+        if adapter_refs:
+            request["adapters"] = adapter_refs
+        for field in CREATE_FIELDS:
+            if definition.get(field) not in (None, [], {}):
+                request[field] = definition[field]
+        return request
+
+    def _ensure_created(self, tags, entry):
+        definition = self.definition
+        base_name = None if definition["from_path"] else definition["from"]
+        # A missing base is pulled here rather than inside the create, so the pull gets the same
+        # progress, stall detection and insecure handling as any other.
+        if base_name and (self.params["pull"] == "always" or find_listed(tags, base_name) is None):
+            if self.check_mode:
+                self.actions.append("pulled base model %s" % display_name(base_name))
+            else:
+                base_before = find_listed(tags, base_name)
+                self._pull(base_name)
+                self._shows = {}
+                tags = self.client.list_models()
+                base_after = find_listed(tags, base_name)
+                if base_before is None or (base_after or {}).get("digest") != base_before.get("digest"):
+                    self.actions.append("pulled base model %s" % display_name(base_name))
+                entry = find_listed(tags, self.name)
+        current_show = self._show(self.name) if entry is not None else None
+        base_show = None
+        if base_name and find_listed(tags, base_name) is not None:
+            base_show = self._show(base_name)
+        before = model_view(self.name, entry, current_show, checked_loaded=False)
+
+        if current_show is None:
+            reasons = ["model does not exist"]
+        else:
+            reasons = self._weight_reasons(current_show, base_show) + definition_differences(
+                definition, current_show, base_show, base_known=base_show is not None
+            )
+        if not reasons:
+            return before, dict(before)
+
+        running = None
+        if entry is not None:
+            running = self._running(entry.get("digest"))
+            apply_loaded(before, running)
+        word = "created" if entry is None else "rebuilt"
+        detail = "" if entry is None else ": " + "; ".join(reasons)
+        if self.check_mode:
+            self.actions.append("%s %s%s" % (word, self.name, detail))
+            return before, self._predicted_created(before, base_show, running)
+
+        if running is not None:
+            # Unload first: after the create the name points at the new weights, and the old
+            # runner could no longer be reached by name.
+            self.client.unload(self.name)
+            self._wait(False, entry.get("digest"))
+        progress = self._progress(self.name)
+        try:
+            self.client.create(self.name, self._create_request(), self.params["stall_timeout"], progress)
+        except OllamaError as exc:
+            if entry is not None:
+                exc.detail += "; the previous model is unchanged"
+                if running is not None:
+                    try:
+                        self._reload(running, entry.get("digest"))
+                    except OllamaError as reload_error:
+                        exc.detail += "; loading it again failed too: %s" % reload_error.detail
+                    else:
+                        exc.detail += " and loaded again"
+            raise
+        finally:
+            self.warnings.extend(progress.write_errors)
+        self.actions.append("%s %s%s" % (word, self.name, detail))
+        self._shows = {}
+        new_entry = find_listed(self.client.list_models(), self.name)
+        after = model_view(self.name, new_entry, self._show(self.name), checked_loaded=False)
+        if running is not None:
+            apply_loaded(after, None)
+            if self.params["state"] != "loaded":
+                loaded = self._reload(running, (new_entry or {}).get("digest"))
+                apply_loaded(after, loaded)
+                self.actions.append("reloaded %s" % self.name)
+        return before, after
+
+    def _reload(self, running, digest):
+        keep = -1 if is_forever(running.get("expires_at")) else keep_alive_payload(self.keep_alive)
+        show = self._show(self.name)
+        kind = self.params["kind"] if self.params["kind"] != "auto" else detect_kind(show)
+        self.client.load(self.name, keep, kind)
+        return self._wait(True, digest)
+
+    def _predicted_created(self, before, base_show, running):
+        after = dict(before, present=True, digest=None)
+        definition = self.definition
+        params = dict(before.get("parameters") or {}) if before.get("present") else {}
+        if base_show is not None:
+            params = parse_show_parameters(base_show.get("parameters"))
+            for field in ("template", "system"):
+                after[field] = base_show.get(field) or ""
+        params.update(definition.get("parameters") or {})
+        after["parameters"] = params
+        for field in ("template", "system"):
+            if definition.get(field) is not None:
+                after[field] = definition[field]
+        if running is not None:
+            after["loaded"] = True
+        return after
+
+    # loading ------------------------------------------------------------------------------
+
+    def _predicted_expiry(self):
+        if self.keep_alive < 0:
+            return True, (utcnow() + datetime.timedelta(days=365 * 292)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        moment = utcnow() + datetime.timedelta(seconds=self.keep_alive)
+        return False, moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    def ensure_loaded(self, before, after):
+        digest = after.get("digest")
+        running = self._running(digest)
+        if before.get("loaded") is None:
+            # A rebuild in this run may already have looked (and unloaded the old runner).
+            apply_loaded(before, running if before.get("present") else None)
+        apply_loaded(after, running)
+        if running is not None and keep_alive_satisfied(running, self.keep_alive):
+            self._check_gpu(running)
+            return before, after
+        if self.params["kind"] != "auto":
+            kind = self.params["kind"]
+        else:
+            kind = after.get("kind") or "completion"
+        action = "loaded %s (keep_alive %s)" % (self.name, describe_keep_alive(self.keep_alive))
+        if self.check_mode:
+            self.actions.append(action)
+            forever, expires_at = self._predicted_expiry()
+            after.update(loaded=True, forever=forever, expires_at=expires_at)
+            return before, after
+        self.client.load(self.name, keep_alive_payload(self.keep_alive), kind)
+        entry = self._wait(True, digest)
+        self.actions.append(action)
+        apply_loaded(after, entry)
+        self._check_gpu(entry)
+        return before, after
+
+    def _check_gpu(self, entry):
+        if not self.params["require_gpu"] or entry is None:
+            return
+        size, vram = entry.get("size") or 0, entry.get("size_vram") or 0
+        if vram < size:
+            percent = round(100.0 * vram / size) if size else 0
+            raise OllamaError(
+                "keep in GPU memory",
+                "only %d%% of it (%d of %d bytes) is in GPU memory, the rest runs on the CPU" % (percent, vram, size),
+                self.client.url,
+                model=self.name,
+                hint="Free GPU memory (unload other models), lower num_ctx, or use a smaller quantization",
+            )
+
+
+def main():
+    argument_spec = connection_argument_spec()
+    argument_spec.update(
+        name=dict(type="str", required=True),
+        state=dict(type="str", default="present", choices=["present", "absent", "loaded", "unloaded"]),
+        pull=dict(type="str", default="missing", choices=["missing", "always"]),
+        insecure=dict(type="bool", default=False),
+        modelfile=dict(type="str"),
+        modelfile_path=dict(type="path"),
+        parameters=dict(type="dict"),
+        system=dict(type="str"),
+        template=dict(type="str"),
+        messages=dict(
+            type="list",
+            elements="dict",
+            options=dict(
+                role=dict(type="str", required=True, choices=["system", "user", "assistant"]),
+                content=dict(type="str", required=True),
+            ),
+        ),
+        license=dict(type="list", elements="str"),
+        adapters=dict(type="list", elements="path"),
+        quantize=dict(type="str"),
+        keep_alive=dict(type="raw", default=-1),
+        kind=dict(type="str", default="auto", choices=["auto", "completion", "embedding"]),
+        require_gpu=dict(type="bool", default=False),
+        stall_timeout=dict(type="int", default=300),
+        progress_path=dict(type="path"),
+    )
+    argument_spec["from"] = dict(type="str")
+    exclusive = [("modelfile", "modelfile_path", "from")]
+    for option in STRUCTURED_OPTIONS:
+        exclusive.append(("modelfile", option))
+        exclusive.append(("modelfile_path", option))
+    module = AnsibleModule(
+        argument_spec=argument_spec,
+        mutually_exclusive=exclusive,
+        required_by=dict((option, "from") for option in STRUCTURED_OPTIONS),
+        supports_check_mode=True,
+    )
+    result = dict(changed=False, actions=[])
+    reconciler = None
+    try:
+        client = OllamaClient.from_params(module.params)
+        reconciler = ModelReconciler(module, client)
+        before, after = reconciler.run()
+    except (InvalidModelName, ModelfileError, KeepAliveError, DefinitionError, ValueError) as exc:
+        module.fail_json(msg="Invalid request for model %r: %s" % (module.params["name"], exc), **result)
+    except OllamaError as exc:
+        # What was done before the failure stays done: report it.
+        result["actions"] = reconciler.actions if reconciler else []
+        result["changed"] = bool(result["actions"]) and not module.check_mode
+        for warning in reconciler.warnings if reconciler else []:
+            module.warn(warning)
+        module.fail_json(msg=str(exc), status=exc.status, **result)
+    except Exception as exc:  # pylint: disable=broad-exception-caught
+        message = str(exc)
+        if module.params.get("api_token"):
+            message = message.replace(module.params["api_token"], "********")
+        module.fail_json(
+            msg="Unexpected error for model %r: %s" % (module.params["name"], message),
+            exception=traceback.format_exc(),
+            **result,
+        )
+    for warning in reconciler.warnings:
+        module.warn(warning)
+    before_diff, after_diff = diff_view(before), diff_view(after)
+    # Actions are only taken (or predicted) where a comparison found a difference.
+    result.update(
+        changed=bool(reconciler.actions) or before_diff != after_diff,
+        actions=reconciler.actions,
+        model=after,
+        diff=dict(before=before_diff, after=after_diff),
+    )
+    result.update(reconciler.result_extra)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
