@@ -1,0 +1,74 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) llmops.ollama contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""An invalid model_selection.json stops playbooks/03_ollama.yml before any host changes."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[3]
+PLAYBOOK = ROOT / "playbooks" / "03_ollama.yml"
+
+pytestmark = pytest.mark.skipif(
+    shutil.which("ansible-playbook") is None or not PLAYBOOK.exists(), reason="needs ansible-playbook"
+)
+
+
+def _collections_path():
+    if ROOT.parent.parent.name == "ansible_collections":
+        return str(ROOT.parents[2])
+    return str(ROOT / ".collections")
+
+
+def test_an_invalid_selection_file_stops_the_play_before_any_change(tmp_path):
+    selection = tmp_path / "model_selection.json"
+    # A typo in a slot key must never fall back silently; a bad name neither.
+    selection.write_text(
+        json.dumps(
+            {
+                "timestamp": "2025-01-15T10:30:00Z",
+                "slot1_codeing": "qwen2.5-coder:14b",
+                "slot2_general": "Not A/Valid:Name:",
+            }
+        )
+    )
+    inventory = tmp_path / "hosts.yml"
+    inventory.write_text(json.dumps({"ollama": {"hosts": {"gpu-test": {"ansible_connection": "local"}}}}))
+    state = tmp_path / "host"
+    extra = {
+        "ansible_python_interpreter": sys.executable,
+        "models_selection_file": str(selection),
+        "models_manage_service": False,
+        # An address where nothing listens: the play must not get as far as calling it.
+        "models_url": "http://127.0.0.1:9",
+        "models_api_wait_timeout": 1,
+        "models_config_dir": str(state / "etc"),
+        "models_modelfile_dir": str(state / "modelfiles"),
+        "models_state_dir": str(state / "var"),
+        "models_warmup_program": str(state / "warmup.py"),
+        "models_systemd_dir": str(state / "systemd"),
+    }
+    done = subprocess.run(
+        ["ansible-playbook", "-i", str(inventory), "-e", json.dumps(extra), str(PLAYBOOK)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        cwd=str(ROOT),
+        env=dict(os.environ, ANSIBLE_COLLECTIONS_PATH=_collections_path(), ANSIBLE_NOCOLOR="1"),
+    )
+    output = done.stdout + done.stderr
+    assert done.returncode != 0, output[-3000:]
+    assert "slot1_codeing" in output
+    assert "Map the selection file onto the four slots" in output
+    assert not state.exists()
+    assert "changed=0" in output
