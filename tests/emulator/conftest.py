@@ -77,7 +77,7 @@ def spawn():
             return Spawned(proc, None)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            ready, _, _ = select.select([proc.stdout], [], [], 0.2)
+            ready, _unused, _unused = select.select([proc.stdout], [], [], 0.2)
             if ready:
                 line = proc.stdout.readline()
                 if line.startswith("listening on "):

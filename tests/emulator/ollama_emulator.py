@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # -*- coding: utf-8 -*-
 # Copyright (c) llmops.ollama contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
@@ -653,7 +652,7 @@ def parse_model_name(name):
     host = namespace = tag = ""
     rest = name
     if rest.rfind(":") > rest.rfind("/"):
-        rest, tag, _ = _cut_promised(rest, ":")
+        rest, tag, _unused = _cut_promised(rest, ":")
     rest, model, promised = _cut_promised(rest, "/")
     if not promised:
         model = rest
@@ -1278,7 +1277,7 @@ class Emulator(object):
                 entry["context_length"] = runner.num_ctx
             entries.append((expires, entry))
         entries.sort(key=lambda pair: pair[0], reverse=True)
-        return [entry for _, entry in entries]
+        return [entry for _unused, entry in entries]
 
     # -- scheduler ----------------------------------------------------------------------------
 
@@ -2031,7 +2030,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     def _v1_model(self, name):
         emu = self.emu
         with emu.lock:
-            _, item = emu.find_local(name)
+            _unused, item = emu.find_local(name)
             if item is None:
                 parts = parse_model_name(name)
                 message = "model '%s' not found" % (display_name(parts) if parts and emu.vt >= (0, 30, 0) else name)
@@ -2050,7 +2049,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         if parts is None:
             raise ApiError(400, "invalid model name")
         with emu.lock:
-            _, item = emu.find_local(name)
+            _unused, item = emu.find_local(name)
             if item is None:
                 raise ApiError(404, "model '%s' not found" % (display_name(parts) if emu.vt >= (0, 30, 0) else name))
             item = dict(item)
@@ -2166,7 +2165,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         if present:
             # The server answers 200 without using the upload. Go's server also drains a small unread
             # body before reusing the connection; draining it all keeps clients that send first happy.
-            for _ in self._iter_body():
+            for _unused in self._iter_body():
                 pass
             return self._send(200)
         hasher = hashlib.sha256()
@@ -2282,8 +2281,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                     if stop_at > completed:
                         yield prefix + ',"completed":%d}\n' % stop_at
                     yield None
-                    for item in self._pull_fault(fault):
-                        yield item
+                    yield from self._pull_fault(fault)
                 if pause:
                     yield None
                     if not emu.sleep(pause):
@@ -2296,8 +2294,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         if threshold is not None:
             # The fault's share lies at the very end (after_fraction 1): it fires after the last byte.
             yield None
-            for item in self._pull_fault(fault):
-                yield item
+            yield from self._pull_fault(fault)
         yield {"status": "verifying sha256 digest"}
         yield {"status": "writing manifest"}
         with emu.lock:
@@ -2411,8 +2408,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             with emu.lock:
                 base = emu.local.get(from_key)
             if base is None:
-                for item in self._pull(from_parts):
-                    yield item
+                yield from self._pull(from_parts)
                 with emu.lock:
                     base = emu.local.get(from_key)
             base_name = full_name(base["parts"])
@@ -2430,8 +2426,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 else:
                     yield item
         if req.get("quantize"):
-            for item in self._quantize(meta, layers, req["quantize"]):
-                yield item
+            yield from self._quantize(meta, layers, req["quantize"])
         for layer in layers:
             yield {"status": "using existing layer %s" % layer["digest"]}
         new_layers = []
@@ -2466,9 +2461,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             meta["messages"] = [{"role": m.get("role"), "content": m.get("content", "")} for m in req["messages"]]
             data = json.dumps(meta["messages"], separators=(",", ":")).encode("utf-8")
             new_layers.append((_layer(MT_MESSAGES, _sha(data), len(data)), data))
-        replaced = set(layer["mediaType"] for layer, _ in new_layers)
+        replaced = set(layer["mediaType"] for layer, _unused in new_layers)
         layers = [layer for layer in layers if layer["mediaType"] not in replaced]
-        for layer, _ in new_layers:
+        for layer, _unused in new_layers:
             with emu.lock:
                 exists = layer["digest"] in emu.blobs
                 emu._add_blob(layer["digest"], layer["size"])
@@ -2800,7 +2795,7 @@ def _parameter_size(count):
 def _embedding(digest, text, meta, dims=None):
     length = int(meta.get("embedding_length") or 768)
     rng = random.Random(hashlib.sha256(("%s\0%s" % (digest, text)).encode("utf-8")).digest())
-    vector = [rng.gauss(0.0, 1.0) for _ in range(length)]
+    vector = [rng.gauss(0.0, 1.0) for _unused in range(length)]
     if dims:
         vector = vector[: int(dims)]
     norm = math.sqrt(sum(v * v for v in vector)) or 1.0
@@ -2840,7 +2835,7 @@ def parse_modelfile(text):
         index += 1
         if not line or line.startswith("#"):
             continue
-        command, _, rest = line.partition(" ")
+        command, _unused, rest = line.partition(" ")
         command = command.lower()
         rest = rest.strip()
         if rest.startswith('"""'):
@@ -2860,7 +2855,7 @@ def parse_modelfile(text):
         elif command == "license":
             req.setdefault("license", []).append(rest)
         elif command == "parameter":
-            pname, _, value = rest.partition(" ")
+            pname, _unused, value = rest.partition(" ")
             value = value.strip()
             if value.startswith('"') and value.endswith('"') and len(value) > 1:
                 value = value[1:-1]
@@ -2870,7 +2865,7 @@ def parse_modelfile(text):
             else:
                 params[pname] = typed
         elif command == "message":
-            role, _, content = rest.partition(" ")
+            role, _unused, content = rest.partition(" ")
             if role not in ("system", "user", "assistant"):
                 raise ValueError('message role must be one of "system", "user", or "assistant"')
             req.setdefault("messages", []).append({"role": role, "content": content.strip()})
@@ -3008,7 +3003,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if bool(args.tls_cert) != bool(args.tls_key):
         parser.error("--tls-cert and --tls-key go together")
-    _, env_host, env_port = parse_ollama_host(os.environ.get("OLLAMA_HOST", ""))
+    _unused, env_host, env_port = parse_ollama_host(os.environ.get("OLLAMA_HOST", ""))
     host = args.host if args.host is not None else (env_host or "0.0.0.0")
     port = args.port if args.port is not None else env_port
     emulator = Emulator(

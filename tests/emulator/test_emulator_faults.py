@@ -201,7 +201,7 @@ def test_concurrent_requests_are_served_while_a_pull_stalls(api):
     thread = threading.Thread(target=stalled_pull)
     thread.start()
     try:
-        for _ in range(5):
+        for _unused in range(5):
             assert api.get("/api/version").status == 200
     finally:
         api.control("DELETE", "faults")
