@@ -25,6 +25,9 @@ options:
       - Token sent as a bearer token in the C(Authorization) header, for an Ollama server behind
         an authenticating proxy.
       - Never shown in results or error messages.
+      - Leading and trailing whitespace is dropped (a token read from a file or a YAML block
+        scalar ends with a line break); a token with a space or a control character inside is
+        refused before any request.
     type: str
   validate_certs:
     description:
@@ -54,6 +57,8 @@ options:
       - Seconds to wait for the API to start answering, retrying with a growing pause, for
         hosts that have just booted or restarted Ollama.
       - V(0) fails at once when the server cannot be reached.
+      - TLS failures (a certificate refused by either side) are not retried, since waiting
+        cannot fix them.
     type: int
     default: 0
 """

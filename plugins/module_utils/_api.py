@@ -25,7 +25,8 @@ from http.client import HTTPException
 from urllib.error import HTTPError, URLError
 
 from ansible.module_utils.urls import ConnectionError as UrlsConnectionError
-from ansible.module_utils.urls import SSLValidationError, open_url
+from ansible.module_utils.urls import Request, SSLValidationError
+from ansible.module_utils.urls import make_context
 from ansible_collections.llmops.ollama.plugins.module_utils._state import find_listed
 
 
@@ -113,6 +114,14 @@ def sha256_file(path, chunk=1 << 20):
     return "sha256:" + digest.hexdigest()
 
 
+def open_url(url, method=None, context=None, **kwargs):
+    """``ansible.module_utils.urls.open_url`` with a TLS context given by the caller.
+
+    ``open_url`` itself takes no context and so builds one per request; ``Request`` takes one.
+    """
+    return Request().open(method, url, context=context, **kwargs)
+
+
 def _monotonic():
     return time.monotonic()
 
@@ -175,6 +184,61 @@ def _error_text(body):
     return body[:500]
 
 
+# Texts of TLS failures that do not arrive as an ssl.SSLError: the alert names of a refused
+# handshake (unknown CA, certificate required...), an EOF in the middle of one, a plain-HTTP answer.
+_TLS_TEXT = re.compile(r"tlsv|\bssl|certificate|alert|handshake|violation of protocol|wrong.version.number", re.I)
+
+
+def _is_tls_failure(exc):
+    """Whether a transport error is a TLS failure, wherever in the exception chain it sits.
+
+    Retrying such a failure cannot help, and "is the server running" would send the user the
+    wrong way: the server answered, it only refused the handshake (or we refused its certificate).
+    """
+    seen = []
+    pending = [exc]
+    while pending and len(seen) < 10:
+        item = pending.pop()
+        if item is None or any(item is other for other in seen):
+            continue
+        seen.append(item)
+        if isinstance(item, (ssl.SSLError, ssl.CertificateError, SSLValidationError)):
+            return True
+        if isinstance(item, BaseException):
+            pending.extend((getattr(item, "reason", None), item.__cause__, item.__context__))
+    return any(_TLS_TEXT.search(str(item)) for item in seen)
+
+
+class _DeferredContext(ssl.SSLContext):
+    """The TLS context of one client, built on its first handshake and then reused.
+
+    ``open_url`` builds a context for every request unless given one, and building one reads every
+    CA certificate of the host (about 50 ms each time). Plain-HTTP calls never need one, and a
+    redirect to https (or an https URL) gets exactly the context ``open_url`` would have built.
+    """
+
+    def __new__(cls, factory):
+        context = super(_DeferredContext, cls).__new__(cls, ssl.PROTOCOL_TLS_CLIENT)
+        context._llmops_factory = factory
+        context._llmops_real = None
+        return context
+
+    def __init__(self, factory):  # pylint: disable=super-init-not-called
+        # Everything happens in __new__; SSLContext takes no __init__ arguments.
+        pass
+
+    def real(self):
+        if self._llmops_real is None:
+            self._llmops_real = self._llmops_factory()
+        return self._llmops_real
+
+    def wrap_socket(self, *args, **kwargs):
+        return self.real().wrap_socket(*args, **kwargs)
+
+    def wrap_bio(self, *args, **kwargs):
+        return self.real().wrap_bio(*args, **kwargs)
+
+
 def _hint(action, status, message, path):
     text = (message or "").lower()
     if status in (401,):
@@ -213,6 +277,30 @@ def _hint(action, status, message, path):
     return None
 
 
+def redact_token(text, token):
+    """``text`` with the token (as given, or stripped as the client sends it) masked."""
+    text = "" if text is None else str(text)
+    for form in sorted(set((token or "", (token or "").strip())), key=len, reverse=True):
+        if form.strip():
+            text = text.replace(form, "********")
+    return text
+
+
+def _checked_token(token):
+    """The bearer token without surrounding whitespace; refused when it cannot be a header value.
+
+    A token read from a file or a YAML block scalar ends with a line break, which http.client
+    would refuse with an error that quotes the whole header, token included. The message here
+    never contains the token.
+    """
+    token = (token or "").strip()
+    if re.search(r"[\x00-\x20\x7f]", token):
+        raise ValueError(
+            "api_token contains a line break, a space or another control character; a bearer token has none"
+        )
+    return token or None
+
+
 class OllamaClient:
     """Talks to one Ollama server. Every method raises OllamaError on failure."""
 
@@ -231,7 +319,7 @@ class OllamaClient:
         sleep=None,
     ):
         self.url = normalise_url(url or os.environ.get("OLLAMA_HOST"))
-        self._token = api_token or None
+        self._token = _checked_token(api_token)
         self.validate_certs = validate_certs
         self.ca_path = ca_path
         self.client_cert = client_cert
@@ -242,6 +330,7 @@ class OllamaClient:
         self.sleep = sleep or _sleep
         self.requests = 0
         self._answered = False
+        self._context = None
         self._version = None
 
     @classmethod
@@ -262,10 +351,7 @@ class OllamaClient:
     # transport
 
     def redact(self, text):
-        text = "" if text is None else str(text)
-        if self._token:
-            text = text.replace(self._token, "********")
-        return text
+        return redact_token(text, self._token)
 
     def _error(self, action, detail, *, model=None, status=None, hint=None, server_message=None):
         return OllamaError(
@@ -277,6 +363,20 @@ class OllamaClient:
             hint=self.redact(hint) if hint else None,
             server_message=self.redact(server_message) if server_message else None,
         )
+
+    def _make_context(self):
+        return make_context(
+            cafile=self.ca_path,
+            validate_certs=self.validate_certs,
+            client_cert=self.client_cert,
+            client_key=self.client_key,
+        )
+
+    def tls_context(self):
+        """The one TLS context of this client."""
+        if self._context is None:
+            self._context = _DeferredContext(self._make_context)
+        return self._context
 
     def _send(self, method, path, data, headers, timeout):
         return open_url(
@@ -291,6 +391,7 @@ class OllamaClient:
             client_key=self.client_key,
             http_agent=USER_AGENT,
             follow_redirects="urllib2",
+            context=self.tls_context(),
         )
 
     def open(self, method, path, body=None, *, action="call", model=None, timeout=None, data=None, headers=None):
@@ -327,11 +428,9 @@ class OllamaClient:
                     server_message=message,
                 )
             except (OSError, URLError, UrlsConnectionError, SSLValidationError, HTTPException) as exc:
-                reason = getattr(exc, "reason", None) or exc
-                retriable = not isinstance(exc, (SSLValidationError, ssl.SSLError)) and not isinstance(
-                    reason, ssl.SSLError
-                )
-                if retriable and self.wait_timeout and not self._answered:
+                tls = _is_tls_failure(exc)
+                reason = exc if tls and isinstance(exc, ssl.SSLError) else getattr(exc, "reason", None) or exc
+                if not tls and self.wait_timeout and not self._answered:
                     if deadline is None:
                         deadline = self.clock() + self.wait_timeout
                     if self.clock() + delay < deadline:
@@ -349,8 +448,7 @@ class OllamaClient:
                 model=model,
                 hint="Raise timeout (or stall_timeout for pulls and creates), or check the server's load",
             )
-        lowered = text.lower()
-        if isinstance(reason, (ssl.SSLError, SSLValidationError)) or "certificate" in lowered or "ssl" in lowered:
+        if _is_tls_failure(reason):
             return self._error(
                 action,
                 "TLS error: %s" % text,
@@ -539,17 +637,16 @@ class OllamaClient:
         deadline = self.clock() + (deadline_seconds if deadline_seconds is not None else max(self.timeout, 1))
         delay = 0.05
         while True:
-            if match is not None:
-                entry = match(self.running())
-            else:
-                entry = self.find_running(name, digest)
+            models = self.running()
+            entry = match(models) if match is not None else self.find_running(name, digest, models)
             if (entry is not None) == present:
                 return entry
             if self.clock() >= deadline:
+                listed = sorted(str(m.get("name") or m.get("model")) for m in models)
                 raise self._error(
                     "load" if present else "unload",
-                    "the model is %s listed by /api/ps after %s seconds"
-                    % ("not" if present else "still", deadline_seconds or self.timeout),
+                    "the model is %s listed by /api/ps after %s seconds (it lists: %s)"
+                    % ("not" if present else "still", deadline_seconds or self.timeout, ", ".join(listed) or "nothing"),
                     model=name,
                     hint="The server is slow to %s it; raise timeout" % ("load" if present else "unload"),
                 )

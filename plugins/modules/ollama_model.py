@@ -90,7 +90,8 @@ options:
       - Modelfile text to create the model from. Every instruction of the Ollama Modelfile is
         understood, including triple-quoted multi-line C(TEMPLATE) and C(SYSTEM).
       - A local GGUF file in C(FROM) or C(ADAPTER) is uploaded to the server as a blob; relative
-        paths are taken from the current directory.
+        paths are taken from the current directory. A file that does not start with the GGUF
+        magic bytes is refused before any request, so no other file of the managed node is sent.
       - Mutually exclusive with O(modelfile_path) and the structured options.
     type: str
   modelfile_path:
@@ -375,6 +376,7 @@ from ansible_collections.llmops.ollama.plugins.module_utils._api import (
     OllamaClient,
     OllamaError,
     connection_argument_spec,
+    redact_token,
     sha256_file,
 )
 from ansible_collections.llmops.ollama.plugins.module_utils._modelfile import (
@@ -416,11 +418,41 @@ CREATE_FIELDS = (
     "renderer",
     "parser",
 )
+GGUF_MAGIC = b"GGUF"
+# The options the server's runner is started with; a difference in one forces a reload.
+RUNNER_OPTIONS = ("num_ctx", "num_batch", "num_gpu", "main_gpu", "use_mmap", "num_thread")
 STRUCTURED_OPTIONS = ("parameters", "system", "template", "messages", "license", "adapters")
 
 
 class DefinitionError(ValueError):
     pass
+
+
+def _effective_context(num_ctx, show):
+    """num_ctx as the server runs it: capped at the context length the model was trained for."""
+    info = show.get("model_info") or {}
+    trained = info.get("%s.context_length" % info.get("general.architecture"))
+    if isinstance(trained, int) and not isinstance(trained, bool) and 0 < trained < num_ctx:
+        return trained
+    return num_ctx
+
+
+def _require_gguf(instruction, written, path):
+    """Refuse a local file that is not GGUF weights before anything is sent.
+
+    The file would be uploaded to the server, which may be another host: a typo or a path to a
+    secret must not copy an arbitrary file of the managed node there.
+    """
+    try:
+        with open(path, "rb") as stream:
+            magic = stream.read(4)
+    except OSError as exc:
+        raise DefinitionError("cannot read %s %s: %s" % (instruction, written, exc))
+    if magic != GGUF_MAGIC:
+        raise DefinitionError(
+            '%s %s is not a GGUF file (it does not start with "GGUF"); point %s at a .gguf file%s'
+            % (instruction, written, instruction, " or a model name" if instruction == "FROM" else "")
+        )
 
 
 def build_definition(params, warnings):
@@ -461,7 +493,9 @@ def build_definition(params, warnings):
             "FROM %s is a directory; this module uploads single GGUF files, point FROM at the .gguf file"
             % definition["from"]
         )
-    if not definition["from_path"]:
+    if definition["from_path"]:
+        _require_gguf("FROM", definition["from"], definition["from_path"])
+    else:
         try:
             display_name(definition["from"])
         except InvalidModelName as exc:
@@ -471,6 +505,7 @@ def build_definition(params, warnings):
         path = local_path(adapter, base_dir)
         if not path or not os.path.isfile(path):
             raise DefinitionError("ADAPTER %s is not a file on this host" % adapter)
+        _require_gguf("ADAPTER", adapter, path)
         adapter_paths.append(path)
     definition["adapter_paths"] = adapter_paths
     return definition
@@ -521,7 +556,7 @@ class ModelReconciler:
             entry = next((m for m in models if m.get("digest") == digest), None)
         if entry is not None or not models:
             return entry
-        mine = self._blob_identity(self.name)
+        mine = self._weights(self.name)
         if mine is None:
             return None
         details = (self._show(self.name) or {}).get("details") or {}
@@ -535,7 +570,7 @@ class ModelReconciler:
                 if details.get(k) is not None and theirs.get(k) is not None
             ):
                 continue
-            if self._blob_identity(other) == mine:
+            if self._weights(other) == mine and self._same_runner_options(candidate, other):
                 return candidate
         return None
 
@@ -546,9 +581,34 @@ class ModelReconciler:
             self._shows[key] = self.client.show(name)
         return self._shows[key]
 
-    def _blob_identity(self, name):
-        identity = weights_identity(self._show(name))
-        return identity if identity and identity.startswith("blob:") else None
+    def _weights(self, name):
+        """The model-layer blob and the adapters, which the server keys its runners by."""
+        show = self._show(name)
+        identity = weights_identity(show)
+        if not identity or not identity.startswith("blob:"):
+            return None
+        return identity, sorted(modelfile_blobs(show.get("modelfile"))["adapter"])
+
+    def _same_runner_options(self, entry, other):
+        """Whether the runner ``entry``, loaded for ``other``, would serve this model without a reload.
+
+        The server reloads a runner whose options (num_ctx...) differ from the request's
+        (needsReload). The context the runner really has is in /api/ps (``context_length``);
+        other options are compared only where both models set them, since the server's defaults
+        are not known here.
+        """
+        show = self._show(self.name) or {}
+        mine = parse_show_parameters(show.get("parameters"))
+        theirs = parse_show_parameters((self._show(other) or {}).get("parameters"))
+        for option in RUNNER_OPTIONS:
+            if mine.get(option) is None:
+                continue
+            if option == "num_ctx" and entry.get("context_length") is not None:
+                if _effective_context(mine["num_ctx"], show) != entry["context_length"]:
+                    return False
+            elif theirs.get(option) is not None and theirs[option] != mine[option]:
+                return False
+        return True
 
     # states -------------------------------------------------------------------------------
 
@@ -890,7 +950,8 @@ def main():
         reconciler = ModelReconciler(module, client)
         before, after = reconciler.run()
     except (InvalidModelName, ModelfileError, KeepAliveError, DefinitionError, ValueError) as exc:
-        module.fail_json(msg="Invalid request for model %r: %s" % (module.params["name"], exc), **result)
+        message = redact_token(exc, module.params.get("api_token"))
+        module.fail_json(msg="Invalid request for model %r: %s" % (module.params["name"], message), **result)
     except OllamaError as exc:
         # What was done before the failure stays done: report it.
         result["actions"] = reconciler.actions if reconciler else []
@@ -899,9 +960,7 @@ def main():
             module.warn(warning)
         module.fail_json(msg=str(exc), status=exc.status, **result)
     except Exception as exc:  # pylint: disable=broad-exception-caught
-        message = str(exc)
-        if module.params.get("api_token"):
-            message = message.replace(module.params["api_token"], "********")
+        message = redact_token(exc, module.params.get("api_token"))
         module.fail_json(
             msg="Unexpected error for model %r: %s" % (module.params["name"], message),
             exception=traceback.format_exc(),

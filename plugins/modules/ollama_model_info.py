@@ -40,8 +40,19 @@ options:
     description:
       - Only report this model (in O(name) form, compared with defaults applied and any case).
     type: str
+  show:
+    description:
+      - Ask C(/api/show) about each reported model, for its parameters, and its kind and
+        capabilities on servers before 0.30.
+      - V(false) saves that request per model when only names, sizes, digests and what is loaded
+        matter. RV(models[].parameters) is then null, and so are
+        RV(models[].kind) and RV(models[].capabilities) on servers before 0.30, whose
+        C(/api/tags) does not list capabilities.
+    type: bool
+    default: true
 notes:
-  - Each reported local model costs one C(/api/show) request; use O(name) on servers with many models.
+  - Each reported local model costs one C(/api/show) request unless O(show=false); use O(name) on
+    servers with many models.
 seealso:
   - module: llmops.ollama.ollama_model
 """
@@ -89,7 +100,7 @@ models:
       type: int
       sample: 4920753328
     kind:
-      description: V(completion) or V(embedding).
+      description: V(completion) or V(embedding); null when not known (see O(show)).
       type: str
       sample: completion
     capabilities:
@@ -102,7 +113,7 @@ models:
       type: dict
       sample: {"family": "llama", "parameter_size": "8.0B", "quantization_level": "Q4_K_M"}
     parameters:
-      description: Stored parameters, typed.
+      description: Stored parameters, typed; null with O(show=false).
       type: dict
       sample: {"num_ctx": 32768}
     modified_at:
@@ -150,6 +161,7 @@ from ansible_collections.llmops.ollama.plugins.module_utils._api import (
     OllamaClient,
     OllamaError,
     connection_argument_spec,
+    redact_token,
 )
 from ansible_collections.llmops.ollama.plugins.module_utils._names import InvalidModelName, same_model
 from ansible_collections.llmops.ollama.plugins.module_utils._state import (
@@ -169,23 +181,24 @@ def _matches(entry, wanted):
         return False
 
 
-def gather(client, name=None):
+def gather(client, name=None, show_models=True):
     version = client.version()
     models = []
     for entry in client.list_models():
         if not _matches(entry, name):
             continue
-        show = client.show(entry.get("name") or entry.get("model")) or {}
+        show = (client.show(entry.get("name") or entry.get("model")) or {}) if show_models else {}
         capabilities = show.get("capabilities", entry.get("capabilities"))
+        known = show_models or capabilities is not None
         models.append(
             {
                 "name": entry.get("name") or entry.get("model"),
                 "digest": entry.get("digest"),
                 "size": entry.get("size"),
-                "kind": detect_kind(show, entry),
+                "kind": detect_kind(show, entry) if known else None,
                 "capabilities": sorted(capabilities) if capabilities is not None else None,
                 "details": entry.get("details") or show.get("details"),
-                "parameters": parse_show_parameters(show.get("parameters")),
+                "parameters": parse_show_parameters(show.get("parameters")) if show_models else None,
                 "modified_at": entry.get("modified_at"),
             }
         )
@@ -209,16 +222,16 @@ def gather(client, name=None):
 
 def main():
     argument_spec = connection_argument_spec()
-    argument_spec.update(name=dict(type="str"))
+    argument_spec.update(name=dict(type="str"), show=dict(type="bool", default=True))
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     name = module.params["name"]
     try:
         if name is not None:
             same_model(name, name)
         client = OllamaClient.from_params(module.params)
-        facts = gather(client, name)
+        facts = gather(client, name, module.params["show"])
     except (InvalidModelName, ValueError) as exc:
-        module.fail_json(msg="Invalid request: %s" % exc)
+        module.fail_json(msg="Invalid request: %s" % redact_token(exc, module.params.get("api_token")))
     except OllamaError as exc:
         module.fail_json(msg=str(exc), status=exc.status)
     module.exit_json(changed=False, **facts)

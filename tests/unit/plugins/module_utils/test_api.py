@@ -6,10 +6,18 @@
 from __future__ import annotations
 
 import hashlib
+import http.server
 import json
+import re
+import shutil
+import ssl
+import subprocess
+import threading
+from urllib.error import URLError
 
 import pytest
 
+from ansible_collections.llmops.ollama.plugins.module_utils import _api
 from ansible_collections.llmops.ollama.plugins.module_utils._api import (
     OllamaClient,
     OllamaError,
@@ -249,6 +257,15 @@ def test_unload_that_never_finishes_fails_at_the_deadline(fake, clock):
         client.wait_running("llama3.2", False)
 
 
+def test_a_load_that_is_never_listed_says_what_is_listed(fake, clock):
+    fake.put_local("llama3.2")
+    fake.put_local("other")
+    fake.load("other")
+    client = OllamaClient(URL, timeout=3)
+    with pytest.raises(OllamaError, match=r"not listed by /api/ps after 3 seconds \(it lists: other:latest\)"):
+        client.wait_running("llama3.2", True)
+
+
 def test_tls_options_reach_the_transport(fake):
     client = OllamaClient(
         "https://gpu01:11434", validate_certs=False, ca_path="/ca.pem", client_cert="/c.pem", client_key="/k.pem"
@@ -287,3 +304,195 @@ def test_progress_file_is_rewritten_at_most_once_a_second(tmp_path, clock):
         clock.now += 0.25
     assert len(writes) == 3
     assert json.loads(target.read_text())["total"] == 100
+
+
+# --- TLS: real handshakes against a local server --------------------------------------------
+
+_OPENSSL = shutil.which("openssl")
+
+
+def _openssl(*args):
+    subprocess.run([_OPENSSL, *args], check=True, capture_output=True)
+
+
+def _issue(directory, name, ca=None, server=False):
+    """An EC key and a certificate for ``name``, signed by ``ca`` (a (cert, key) pair) or itself."""
+    key, cert = str(directory / (name + ".key")), str(directory / (name + ".pem"))
+    _openssl("ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", key)
+    if ca is None:
+        _openssl("req", "-x509", "-new", "-key", key, "-subj", "/CN=" + name, "-days", "2", "-out", cert)
+        return cert, key
+    csr = str(directory / (name + ".csr"))
+    _openssl("req", "-new", "-key", key, "-subj", "/CN=" + name, "-out", csr)
+    extensions = str(directory / (name + ".ext"))
+    with open(extensions, "w") as stream:
+        stream.write("subjectAltName=IP:127.0.0.1\n" if server else "extendedKeyUsage=clientAuth\n")
+    _openssl(
+        "x509", "-req", "-in", csr, "-CA", ca[0], "-CAkey", ca[1], "-CAcreateserial", "-days", "2",
+        "-extfile", extensions, "-out", cert,
+    )  # fmt: skip
+    return cert, key
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory):
+    if _OPENSSL is None:
+        pytest.skip("openssl is needed to make test certificates")
+    directory = tmp_path_factory.mktemp("pki")
+    ca = _issue(directory, "ca")
+    rogue_ca = _issue(directory, "rogue-ca")
+    return {
+        "ca": ca[0],
+        "server": _issue(directory, "server", ca, server=True),
+        "client": _issue(directory, "client", ca),
+        "rogue_client": _issue(directory, "rogue-client", rogue_ca),
+    }
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        if self.server.redirect_to:
+            self.send_response(307)
+            self.send_header("Location", self.server.redirect_to + self.path)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        body = json.dumps({"version": "0.32.15", "models": []}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+def _serve(tls=None, client_ca=None, redirect_to=None):
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    server.redirect_to = redirect_to
+    scheme = "http"
+    if tls:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(*tls)
+        if client_ca:
+            context.verify_mode = ssl.CERT_REQUIRED
+            context.load_verify_locations(client_ca)
+        server.socket = context.wrap_socket(server.socket, server_side=True)
+        scheme = "https"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    return server, "%s://127.0.0.1:%d" % (scheme, server.server_address[1])
+
+
+@pytest.fixture(scope="module")
+def servers(pki):
+    started = {}
+    started["https"] = _serve(pki["server"])
+    started["mtls"] = _serve(pki["server"], client_ca=pki["ca"])
+    started["http"] = _serve()
+    started["redirect"] = _serve(redirect_to=started["https"][1])
+    yield {name: url for name, (_server, url) in started.items()}
+    for server, _url in started.values():
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture
+def contexts_built(monkeypatch):
+    """Counts the TLS contexts the client builds, with the arguments it builds them from."""
+    built = []
+    real = _api.make_context
+
+    def counting(**kwargs):
+        built.append(kwargs)
+        return real(**kwargs)
+
+    monkeypatch.setattr(_api, "make_context", counting)
+    return built
+
+
+def test_plain_http_never_builds_a_tls_context(fake, contexts_built):
+    client = OllamaClient(URL)
+    client.version()
+    client.list_models()
+    client.running()
+    assert contexts_built == []
+    # open_url builds a context itself (reading every CA file) unless it gets one.
+    contexts = [r["options"]["context"] for r in fake.requests]
+    assert len(contexts) == 3 and contexts[0] and all(c is contexts[0] for c in contexts)
+
+
+def test_https_builds_one_context_from_the_tls_options(servers, pki, contexts_built, clock):
+    client = OllamaClient(servers["mtls"], ca_path=pki["ca"], client_cert=pki["client"][0], client_key=pki["client"][1])
+    assert client.version() == "0.32.15"
+    assert client.list_models() == []
+    assert client.running() == []
+    assert contexts_built == [
+        {"cafile": pki["ca"], "validate_certs": True, "client_cert": pki["client"][0], "client_key": pki["client"][1]}
+    ]
+
+
+def test_validate_certs_false_accepts_an_unknown_ca(servers, clock):
+    assert OllamaClient(servers["https"], validate_certs=False).version() == "0.32.15"
+
+
+def test_a_redirect_to_https_gets_the_full_tls_context(servers, pki, contexts_built, clock):
+    assert OllamaClient(servers["redirect"], ca_path=pki["ca"]).version() == "0.32.15"
+    assert [c["cafile"] for c in contexts_built] == [pki["ca"]]
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        {"server": "https", "why": "CERTIFICATE_VERIFY_FAILED"},
+        {"server": "mtls", "client": "rogue_client", "why": "(?i)alert|unknown.ca|EOF|reset"},
+        {"server": "mtls", "why": "(?i)alert|certificate|EOF|reset"},
+        {"server": "http", "https": True, "why": "(?i)wrong.version|ssl|EOF"},
+    ],
+    ids=["unknown-server-ca", "client-cert-of-another-ca", "no-client-cert", "https-to-plain-http"],
+)
+def test_tls_failures_are_reported_as_such_and_not_retried(servers, pki, clock, case):
+    url = servers[case["server"]]
+    if case.get("https"):
+        url = url.replace("http://", "https://")
+    kwargs = {"wait_timeout": 30}
+    if case["server"] == "mtls":
+        kwargs["ca_path"] = pki["ca"]
+    if case.get("client"):
+        kwargs["client_cert"], kwargs["client_key"] = pki[case["client"]]
+    with pytest.raises(OllamaError) as caught:
+        OllamaClient(url, **kwargs).version()
+    message = str(caught.value)
+    assert "TLS error" in message and re.search(case["why"], message)
+    assert "Check validate_certs, ca_path, client_cert and client_key" in message
+    assert "systemctl" not in message
+    assert clock.slept == []
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        URLError("TLSV1_ALERT_UNKNOWN_CA"),
+        URLError(ssl.SSLError(1, "[SSL: TLSV13_ALERT_CERTIFICATE_REQUIRED] tlsv13 alert certificate required")),
+        URLError(ConnectionResetError(104, "EOF occurred in violation of protocol (_ssl.c:2427)")),
+        ConnectionResetError(104, "[SSL: SSLV3_ALERT_HANDSHAKE_FAILURE] sslv3 alert handshake failure"),
+    ],
+    ids=["alert-name-only", "ssl-error-inside", "eof-in-handshake", "handshake-failure"],
+)
+def test_tls_failure_texts_are_classified_whatever_carries_them(monkeypatch, clock, error):
+    def refuse(*args, **kwargs):
+        raise error
+
+    monkeypatch.setattr(_api, "open_url", refuse)
+    with pytest.raises(OllamaError, match=r"TLS error.*client_cert") as caught:
+        OllamaClient("https://gpu01:11434", wait_timeout=30).version()
+    assert "server running" not in str(caught.value)
+    assert clock.slept == []
+
+
+def test_a_token_with_a_trailing_line_break_is_sent_without_it(fake):
+    # What a token read from a file or a YAML block scalar looks like.
+    fake.token = "s3cret-token"
+    assert OllamaClient(URL, api_token="  s3cret-token\n").list_models() == []
+    assert fake.requests[-1]["headers"]["Authorization"] == "Bearer s3cret-token"

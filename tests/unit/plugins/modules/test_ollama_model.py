@@ -643,3 +643,80 @@ def test_missing_base_model_is_pulled_first_with_insecure(fake, run):
         run(name="variant", insecure=True, modelfile="FROM registry.local:5000/team/base:v1\nSYSTEM hi\n")["changed"]
         is False
     )
+
+
+@pytest.mark.parametrize(
+    "definition",
+    [
+        {"modelfile": "FROM {path}\n"},
+        {"modelfile": "FROM qwen2.5-coder:14b\nADAPTER {path}\n"},
+        {"from": "{path}"},
+        {"from": "qwen2.5-coder:14b", "adapters": ["{path}"]},
+    ],
+    ids=["modelfile-from", "modelfile-adapter", "structured-from", "structured-adapter"],
+)
+def test_a_local_file_that_is_not_gguf_is_never_sent(qwen, run, tmp_path, definition):
+    secret = tmp_path / "passwd"
+    secret.write_text("root:x:0:0:root:/root:/bin/bash\n")
+    args = {
+        key: [v.format(path=secret) for v in value] if isinstance(value, list) else value.format(path=secret)
+        for key, value in definition.items()
+    }
+    qwen.requests.clear()
+    result = run(name="variant", **args)
+    assert result["failed"] is True
+    assert "%s is not a GGUF file" % secret in result["msg"]
+    assert "model 'variant'" in result["msg"]
+    assert qwen.requests == []
+    assert qwen.blobs == set()
+
+
+VARIANT_2048 = "FROM qwen2.5-coder:14b\nPARAMETER num_ctx 2048\n"
+
+
+def test_a_base_runner_with_other_options_does_not_count_as_the_variant_loaded(qwen, run):
+    # One runner per weights file, but a request with another num_ctx makes the server reload it
+    # (needsReload): the base's runner does not serve the variant.
+    qwen.load("qwen2.5-coder:14b", -1)
+    run(name="variant", modelfile=VARIANT_2048)
+    qwen.requests.clear()
+    result = run(name="variant", modelfile=VARIANT_2048, state="loaded")
+    assert result["changed"] is True
+    assert result["actions"] == ["loaded variant:latest (keep_alive forever)"]
+    assert result["diff"]["before"]["loaded"] is False
+    assert qwen.runner("variant")["context_length"] == 2048
+    assert run(name="variant", modelfile=VARIANT_2048, state="loaded")["changed"] is False
+
+
+def test_failed_rebuild_of_a_variant_leaves_the_base_runner_alone(qwen, run):
+    qwen.load("qwen2.5-coder:14b", -1)
+    run(name="variant", modelfile=VARIANT_2048)
+    qwen.faults["create"] = {"error": "template error: unexpected EOF"}
+    qwen.requests.clear()
+    result = run(name="variant", modelfile=VARIANT_2048.replace("2048", "1024"))
+    assert result["failed"] is True
+    assert "the previous model is unchanged" in result["msg"]
+    assert "loaded again" not in result["msg"]
+    assert [(r["method"], r["path"]) for r in qwen.writes()] == [("POST", "/api/create")]
+    assert qwen.runner("qwen2.5-coder:14b") is not None
+
+
+def test_a_token_with_a_line_break_inside_is_refused_before_any_request(fake, run):
+    result = run(name="llama3.2", api_token="tok-secret\r\nX-Evil: 1")
+    assert result["failed"] is True
+    assert "api_token contains a line break" in result["msg"]
+    assert "tok-secret" not in json.dumps(result)
+    assert fake.requests == []
+
+
+def test_a_base_runner_already_running_with_the_variants_context_serves_the_variant(qwen, run):
+    # The base was loaded with the server's default context (4096 here), which the variant asks
+    # for explicitly: the server reuses that runner, still listed under the base's name.
+    qwen.load("qwen2.5-coder:14b", -1)
+    variant = "FROM qwen2.5-coder:14b\nPARAMETER num_ctx 4096\nSYSTEM x\n"
+    run(name="variant", modelfile=variant)
+    qwen.requests.clear()
+    result = run(name="variant", modelfile=variant, state="loaded")
+    assert result["changed"] is False
+    assert result["model"]["loaded"] is True and result["model"]["context_length"] == 4096
+    assert qwen.writes() == []

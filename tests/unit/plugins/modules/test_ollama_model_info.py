@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from ansible_collections.llmops.ollama.plugins.modules import ollama_model_info
@@ -55,3 +57,31 @@ def test_unreachable_server_fails_with_the_address(fake, run_module):
     assert result["failed"] is True
     assert URL in result["msg"]
     assert "tok-x" not in result["msg"]
+
+
+@pytest.mark.parametrize("token", ["abc123secret\r\nX-Evil: 1", "abc123 secret", "abc123\x00secret"])
+def test_a_token_that_cannot_be_a_header_is_refused_without_showing_it(fake, run_module, token):
+    result = run_module(ollama_model_info.main, {"url": URL, "api_token": token})
+    assert result["failed"] is True
+    assert "api_token contains a line break" in result["msg"]
+    assert "abc123" not in json.dumps(result) and "secret" not in json.dumps(result)
+    assert fake.requests == []
+
+
+def test_a_token_with_a_trailing_line_break_works(server, run_module):
+    server.token = "abc123secret"
+    result = run_module(ollama_model_info.main, {"url": URL, "api_token": "abc123secret\n"})
+    assert result["changed"] is False and result["version"] == "0.32.15"
+
+
+@pytest.mark.parametrize("version, kinds", [("0.32.15", ("completion", "embedding")), ("0.29.0", (None, None))])
+def test_show_false_reads_only_tags_and_ps(server, run_module, version, kinds):
+    server.version = version
+    server.requests.clear()
+    result = run_module(ollama_model_info.main, {"url": URL, "show": False})
+    assert server.paths() == ["GET /api/version", "GET /api/tags", "GET /api/ps"]
+    by_name = {m["name"]: m for m in result["models"]}
+    assert by_name["llama3.2:latest"]["digest"] == server.model("llama3.2")["digest"]
+    assert by_name["llama3.2:latest"]["parameters"] is None
+    assert (by_name["llama3.2:latest"]["kind"], by_name["nomic-embed-text:latest"]["kind"]) == kinds
+    assert [m["name"] for m in result["loaded"]] == ["llama3.2:latest"]
