@@ -15,6 +15,7 @@ Exit status: 0 all models loaded, 1 some models failed (the summary names them),
 import argparse
 import json
 import os
+import re
 import ssl
 import sys
 import time
@@ -26,6 +27,8 @@ DEFAULT_URL = "http://127.0.0.1:11434"
 # The CLI shows "Forever" for expiries more than 20 years ahead; a forever keep-alive is ~292 years.
 FOREVER_YEARS = 20
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_NO_API = 0, 1, 2, 3
+# /api/show writes the weights layer as "FROM /path/blobs/sha256-<hex>" (ADAPTER likewise).
+BLOB_DIGEST = re.compile(r"sha256[-:]([0-9a-fA-F]{64})")
 
 
 class WarmupError(Exception):
@@ -106,6 +109,21 @@ def parse_models(value):
     return [models[i] for i in order]
 
 
+def checked_token(token):
+    """The bearer token as sent; refused, without quoting it, when it cannot be a header value.
+
+    http.client refuses such a header with an error that quotes it, token included, into the journal.
+    """
+    if token is None:
+        return None
+    if not isinstance(token, str):
+        raise WarmupError("api_token must be a string")
+    token = token.strip()
+    if re.search(r"[\x00-\x20\x7f]", token):
+        raise WarmupError("api_token contains a line break, a space or another control character")
+    return token or None
+
+
 def load_config(path, environ):
     """Read the JSON config, or fall back to OLLAMA_PRELOAD_MODELS when there is no config file."""
     if path and os.path.exists(path):
@@ -134,7 +152,7 @@ def load_config(path, environ):
         "load_timeout": float(config.get("load_timeout", 900)),
         "pull_missing": bool(config.get("pull_missing", False)),
         "pull_timeout": float(config.get("pull_timeout", 7200)),
-        "api_token": config.get("api_token") or environ.get("OLLAMA_API_TOKEN") or None,
+        "api_token": checked_token(config.get("api_token") or environ.get("OLLAMA_API_TOKEN")),
         "validate_certs": bool(config.get("validate_certs", True)),
         "ca_path": config.get("ca_path") or None,
     }
@@ -222,11 +240,81 @@ def ensure_present(api, model, settings):
     return True
 
 
-def find_loaded(api, name):
+def weights(show):
+    """The weights and adapter blobs a model runs, or None when /api/show names no blob."""
+    blobs = {"from": set(), "adapter": set()}
+    for line in (show.get("modelfile") or "").splitlines():
+        parts = line.strip().split(None, 1)
+        if len(parts) == 2 and parts[0].lower() in blobs:
+            match = BLOB_DIGEST.search(parts[1])
+            if match:
+                blobs[parts[0].lower()].add(match.group(1).lower())
+    if not blobs["from"]:
+        return None
+    return tuple(sorted(blobs["from"])), tuple(sorted(blobs["adapter"]))
+
+
+def context_size(show):
+    """The num_ctx a model sets, capped at its trained context as the server caps it; None if unset."""
+    value = None
+    for line in (show.get("parameters") or "").splitlines():
+        parts = line.split()
+        if len(parts) == 2 and parts[0] == "num_ctx":
+            try:
+                value = int(parts[1])
+            except ValueError:
+                return None
+    info = show.get("model_info") or {}
+    trained = info.get("%s.context_length" % info.get("general.architecture"))
+    if value is not None and isinstance(trained, int) and 0 < trained < value:
+        return trained
+    return value
+
+
+class Shows:
+    """/api/show of each name, asked once per run."""
+
+    def __init__(self, api):
+        self.api = api
+        self.cache = {}
+
+    def get(self, name):
+        key = display_name(name).lower()
+        if key not in self.cache:
+            try:
+                self.cache[key] = self.api.call("POST", "/api/show", {"model": name}) or {}
+            except WarmupError:
+                self.cache[key] = {}
+        return self.cache[key]
+
+
+def find_loaded(api, name, shows=None):
+    """The /api/ps entry of the runner serving ``name``.
+
+    The server runs one runner per weights file, listed under the name that loaded it: a variant
+    built FROM a base with only another system prompt or sampling parameters is served by a runner
+    listed as the base (or as another variant) when that runner already has the variant's context size.
+    """
     wanted = display_name(name).lower()
-    for entry in (api.call("GET", "/api/ps") or {}).get("models") or []:
+    entries = (api.call("GET", "/api/ps") or {}).get("models") or []
+    for entry in entries:
         if display_name(entry.get("name") or entry.get("model") or "").lower() == wanted:
             return entry
+    if not entries or shows is None:
+        return None
+    mine = shows.get(name)
+    my_weights = weights(mine)
+    if my_weights is None:
+        return None
+    my_context = context_size(mine)
+    for entry in entries:
+        other = entry.get("name") or entry.get("model")
+        if not other or weights(shows.get(other)) != my_weights:
+            continue
+        if my_context is not None and entry.get("context_length") not in (None, my_context):
+            # Another context size: this runner serves the other name only; loading this one reloads it.
+            continue
+        return dict(entry, served_as=other)
     return None
 
 
@@ -245,7 +333,7 @@ def describe(entry):
     return "%.1f GiB, %s" % (size / 2.0**30, share)
 
 
-def warm(api, model, settings):
+def warm(api, model, settings, shows):
     started = time.monotonic()
     if settings["pull_missing"]:
         ensure_present(api, model, settings)
@@ -277,7 +365,7 @@ def warm(api, model, settings):
                 {"model": model["name"], "input": [], "keep_alive": keep_alive},
                 timeout=settings["load_timeout"],
             )
-    entry = find_loaded(api, model["name"])
+    entry = find_loaded(api, model["name"], shows)
     if entry is None:
         raise WarmupError(
             "the server accepted the load but %s is not in /api/ps (evicted? check "
@@ -305,11 +393,12 @@ def run(settings):
         % (version, api.base, attempts, len(models), settings["source"])
     )
     failures = []
+    shows = Shows(api)
     for position, model in enumerate(models, 1):
         label = "slot %d" % model["slot"] if model["slot"] is not None else "extra"
         started = time.monotonic()
         try:
-            kind, seconds, entry = warm(api, model, settings)
+            kind, seconds, entry = warm(api, model, settings, shows)
         except WarmupError as exc:
             failures.append((model["name"], str(exc)))
             log(
@@ -318,7 +407,7 @@ def run(settings):
             )
             continue
         log(
-            "[%d/%d] loaded %s (%s, %s) in %.1fs: %s, expires %s"
+            "[%d/%d] loaded %s (%s, %s) in %.1fs: %s, expires %s%s"
             % (
                 position,
                 len(models),
@@ -328,6 +417,9 @@ def run(settings):
                 seconds,
                 describe(entry),
                 "never" if is_forever(entry.get("expires_at")) else entry.get("expires_at"),
+                "; shares the runner listed as %s (same weights and context)" % entry["served_as"]
+                if entry.get("served_as")
+                else "",
             )
         )
     # A later load can push out an earlier model (OLLAMA_MAX_LOADED_MODELS, memory): look once more.
@@ -336,12 +428,24 @@ def run(settings):
         if model["name"] in failed_names:
             continue
         try:
-            gone = find_loaded(api, model["name"]) is None
+            gone = find_loaded(api, model["name"], shows) is None
         except WarmupError as exc:
             failures.append((model["name"], "cannot re-check /api/ps: %s" % exc))
             continue
         if gone:
             reason = "evicted by a later load; raise OLLAMA_MAX_LOADED_MODELS or free GPU memory"
+            mine = weights(shows.get(model["name"]))
+            rivals = [
+                other["name"]
+                for other in models
+                if other is not model and mine is not None and weights(shows.get(other["name"])) == mine
+            ]
+            if rivals:
+                reason = (
+                    "shares its weights with %s but needs another context size; Ollama keeps one runner per "
+                    "weights file and reloads it when num_ctx changes, so give them the same num_ctx"
+                    % ", ".join(rivals)
+                )
             failures.append((model["name"], reason))
             log("FAILED %s: %s" % (model["name"], reason))
     if failures:

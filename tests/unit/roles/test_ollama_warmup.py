@@ -327,3 +327,49 @@ def test_the_token_is_sent_but_never_printed(tmp_path, capsys):
 )
 def test_ollama_host_is_read_as_the_server_reads_it(value, expected):
     assert warmup.url_from_ollama_host(value) == expected
+
+
+def _create(emulator, name, base, **fields):
+    _control(emulator.url, "POST", "/api/create", dict({"model": name, "from": base, "stream": False}, **fields))
+
+
+def _generate(emulator, name, **options):
+    payload = {"model": name, "keep_alive": -1, "stream": False}
+    if options:
+        payload["options"] = options
+    _control(emulator.url, "POST", "/api/generate", payload)
+
+
+def test_a_variant_served_by_the_runner_of_its_base_counts_as_loaded(emulator, tmp_path, capsys):
+    # Someone ran the base by hand before; the variant (same weights, same context) reuses its runner,
+    # which /api/ps keeps listing under the base's name.
+    emulator.put_local("llama3.1:8b")
+    _create(emulator, "coding-primary", "llama3.1:8b", system="Be careful.")
+    _generate(emulator, "llama3.1:8b")
+    status, lines = _run(capsys, ["--config", _config(tmp_path, emulator.url, [{"name": "coding-primary", "slot": 1}])])
+    assert status == 0, lines
+    assert list(emulator.loaded()) == ["llama3.1:8b"]
+    assert any("loaded coding-primary" in line and "listed as llama3.1:8b" in line for line in lines), lines
+
+
+def test_a_runner_of_the_same_weights_with_another_context_does_not_count(emulator, tmp_path, capsys):
+    emulator.put_local("llama3.1:8b")
+    _create(emulator, "coding-primary", "llama3.1:8b", parameters={"num_ctx": 8192})
+    _create(emulator, "general-primary", "llama3.1:8b", parameters={"num_ctx": 4096})
+    models = [{"name": "coding-primary", "slot": 1}, {"name": "general-primary", "slot": 2}]
+    status, lines = _run(capsys, ["--config", _config(tmp_path, emulator.url, models)])
+    # One runner per weights file: the second load replaced the first, which must not pass for loaded.
+    assert status == warmup.EXIT_FAILED, lines
+    assert list(emulator.loaded()) == ["general-primary:latest"]
+    assert "coding-primary (shares its weights with general-primary" in lines[-1]
+    assert "num_ctx" in lines[-1]
+
+
+def test_a_token_with_a_line_break_is_refused_without_printing_it(emulator, tmp_path, capsys):
+    # http.client would refuse the header with an error quoting it, token included, into the journal.
+    config = _config(tmp_path, emulator.url, ["llama3.1:8b"], api_token="s3cret\ntoken-part")
+    status, lines = _run(capsys, ["--config", config])
+    assert status == warmup.EXIT_CONFIG
+    assert "line break" in lines[-1]
+    assert not any("s3cret" in line or "token-part" in line for line in lines)
+    assert emulator.requests() == []

@@ -22,6 +22,10 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[3]
+# The ansible-playbook next to this Python (a virtualenv run without activating it), else the PATH one.
+PLAYBOOK_COMMAND = shutil.which("ansible-playbook", path=str(Path(sys.executable).parent)) or shutil.which(
+    "ansible-playbook"
+)
 EMULATOR = ROOT / "tests" / "emulator" / "ollama_emulator.py"
 
 
@@ -51,7 +55,7 @@ PLAYBOOK = """
 
 
 @pytest.mark.skipif(
-    not EMULATOR.exists() or shutil.which("ansible-playbook") is None or os.geteuid() != 0,
+    not EMULATOR.exists() or PLAYBOOK_COMMAND is None or os.geteuid() != 0,
     reason="needs the emulator, ansible-playbook and root (the role writes its state directory)",
 )
 def test_a_long_pull_reports_progress_on_the_controller(tmp_path):
@@ -75,7 +79,7 @@ def test_a_long_pull_reports_progress_on_the_controller(tmp_path):
         )
         done = subprocess.run(
             [
-                "ansible-playbook",
+                PLAYBOOK_COMMAND,
                 "-i",
                 "localhost,",
                 "-c",

@@ -16,11 +16,13 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[3]
+# The ansible-playbook next to this Python (a virtualenv run without activating it), else the PATH one.
+PLAYBOOK_COMMAND = shutil.which("ansible-playbook", path=str(Path(sys.executable).parent)) or shutil.which(
+    "ansible-playbook"
+)
 PLAYBOOK = ROOT / "playbooks" / "03_ollama.yml"
 
-pytestmark = pytest.mark.skipif(
-    shutil.which("ansible-playbook") is None or not PLAYBOOK.exists(), reason="needs ansible-playbook"
-)
+pytestmark = pytest.mark.skipif(PLAYBOOK_COMMAND is None or not PLAYBOOK.exists(), reason="needs ansible-playbook")
 
 
 def _collections_path():
@@ -58,7 +60,7 @@ def test_an_invalid_selection_file_stops_the_play_before_any_change(tmp_path):
         "models_systemd_dir": str(state / "systemd"),
     }
     done = subprocess.run(
-        ["ansible-playbook", "-i", str(inventory), "-e", json.dumps(extra), str(PLAYBOOK)],
+        [PLAYBOOK_COMMAND, "-i", str(inventory), "-e", json.dumps(extra), str(PLAYBOOK)],
         capture_output=True,
         text=True,
         timeout=300,
@@ -72,3 +74,52 @@ def test_an_invalid_selection_file_stops_the_play_before_any_change(tmp_path):
     assert "Map the selection file onto the four slots" in output
     assert not state.exists()
     assert "changed=0" in output
+
+
+def _run_play(tmp_path, **extra_vars):
+    inventory = tmp_path / "hosts.yml"
+    inventory.write_text(json.dumps({"ollama": {"hosts": {"gpu-test": {"ansible_connection": "local"}}}}))
+    state = tmp_path / "host"
+    extra = {
+        "ansible_python_interpreter": sys.executable,
+        "models_manage_service": False,
+        "models_url": "http://127.0.0.1:9",
+        "models_api_wait_timeout": 1,
+        "models_config_dir": str(state / "etc"),
+        "models_modelfile_dir": str(state / "modelfiles"),
+        "models_state_dir": str(state / "var"),
+        "models_warmup_program": str(state / "warmup.py"),
+        "models_systemd_dir": str(state / "systemd"),
+    }
+    extra.update(extra_vars)
+    done = subprocess.run(
+        [PLAYBOOK_COMMAND, "-i", str(inventory), "-e", json.dumps(extra), str(PLAYBOOK)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        cwd=str(ROOT),
+        env=dict(os.environ, ANSIBLE_COLLECTIONS_PATH=_collections_path(), ANSIBLE_NOCOLOR="1"),
+    )
+    return done, done.stdout + done.stderr, state
+
+
+@pytest.mark.parametrize("name", ["invalid_empty.json", "invalid_not_json.json", "invalid_truncated.json"])
+def test_a_selection_file_that_is_not_json_is_named_with_the_fix(tmp_path, name):
+    selection = tmp_path / "model_selection.json"
+    selection.write_bytes((ROOT / "tests" / "data" / "selection" / name).read_bytes())
+    done, output, state = _run_play(tmp_path, models_selection_file=str(selection))
+    assert done.returncode != 0, output[-3000:]
+    assert "%s is not valid JSON" % selection in output, output[-3000:]
+    assert "delete it" in output
+    assert not state.exists()
+
+
+def test_a_system_prompt_that_would_end_the_modelfile_block_is_refused(tmp_path):
+    variants = {"general": {"system": 'Reply with """\ncode\n""" blocks.'}}
+    done, output, state = _run_play(
+        tmp_path, models_selection_file=str(tmp_path / "absent.json"), models_variants=variants
+    )
+    assert done.returncode != 0, output[-3000:]
+    assert "models_variants.general.system" in output, output[-3000:]
+    assert not state.exists()

@@ -1,0 +1,159 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) llmops.ollama contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The models role keeps the slot variants loaded, not their base models.
+
+Ollama runs one runner per weights file, listed under the name that loaded it, and reloads it when
+num_ctx changes (the emulator does the same). playbooks/03_ollama.yml runs on this machine against the
+emulator, with service management off (the play loads the models) and every path under tmp_path.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[3]
+PLAYBOOK = ROOT / "playbooks" / "03_ollama.yml"
+EMULATOR = ROOT / "tests" / "emulator" / "ollama_emulator.py"
+PLAYBOOK_COMMAND = shutil.which("ansible-playbook", path=str(Path(sys.executable).parent)) or shutil.which(
+    "ansible-playbook"
+)
+
+pytestmark = pytest.mark.skipif(
+    PLAYBOOK_COMMAND is None or not EMULATOR.exists() or os.geteuid() != 0,
+    reason="needs ansible-playbook, the emulator and root",
+)
+
+
+# A system prompt that templating and the Modelfile must both leave alone.
+PROMPT = 'Réponds en français ✓.\nPaths look like C:\\Users\\me and "\\n" stays two characters.\n  Indented "quote".'
+
+
+def _collections_path():
+    if ROOT.parent.parent.name == "ansible_collections":
+        return str(ROOT.parents[2])
+    return str(ROOT / ".collections")
+
+
+def _call(url, method, path, payload=None):
+    data = None if payload is None else json.dumps(payload).encode()
+    request = urllib.request.Request(url + path, data=data, method=method)
+    with urllib.request.urlopen(request, timeout=30) as response:
+        body = response.read()
+    return json.loads(body) if body.strip() else None
+
+
+@pytest.fixture
+def emulator():
+    process = subprocess.Popen(
+        [sys.executable, str(EMULATOR), "serve", "--host", "127.0.0.1", "--port", "0", "--gpus", "2"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=dict(os.environ, OLLAMA_MAX_LOADED_MODELS="8"),
+    )
+    line = process.stdout.readline()
+    if not line.startswith("listening on "):
+        process.kill()
+        raise RuntimeError("emulator did not start: %r" % line)
+    yield line.split()[-1].rstrip("/")
+    process.terminate()
+    process.wait(timeout=10)
+
+
+def _converge(tmp_path, url, selection, **extra):
+    selection_file = tmp_path / "model_selection.json"
+    selection_file.write_text(json.dumps(dict({"timestamp": "2025-01-15T10:30:00Z"}, **selection)))
+    inventory = tmp_path / "hosts.yml"
+    inventory.write_text(json.dumps({"ollama": {"hosts": {"gpu-test": {"ansible_connection": "local"}}}}))
+    state = tmp_path / "host"
+    variables = {
+        "ansible_python_interpreter": sys.executable,
+        "ansible_become_method": "ansible.builtin.su",
+        "models_selection_file": str(selection_file),
+        "models_fallback": {"coding": "qwen2.5-coder:1.5b-base", "general": "llama3.1:8b", "backup": "mistral:7b"},
+        "models_manage_service": False,
+        "models_url": url,
+        "models_config_dir": str(state / "etc"),
+        "models_modelfile_dir": str(state / "modelfiles"),
+        "models_state_dir": str(state / "var"),
+        "models_warmup_program": str(state / "warmup.py"),
+        "models_systemd_dir": str(state / "systemd"),
+    }
+    variables.update(extra)
+    return subprocess.run(
+        [PLAYBOOK_COMMAND, "-i", str(inventory), "-e", json.dumps(variables), str(PLAYBOOK)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+        cwd=str(ROOT),
+        env=dict(os.environ, ANSIBLE_COLLECTIONS_PATH=_collections_path(), ANSIBLE_NOCOLOR="1"),
+    )
+
+
+def _put_local(url, *names):
+    for name in names:
+        _call(url, "POST", "/_emulator/local", {"model": name, "from_catalog": name})
+
+
+def _loaded(url):
+    return sorted(entry["name"] for entry in _call(url, "GET", "/api/ps")["models"])
+
+
+def test_a_base_model_loaded_by_hand_makes_way_for_its_variant(emulator, tmp_path):
+    _put_local(emulator, "qwen2.5-coder:1.5b-base", "llama3.1:8b", "mistral:7b")
+    # Someone ran the base by hand, with the context the coding variant asks for: the variant would be
+    # served by this runner, listed under the base's name.
+    _call(
+        emulator,
+        "POST",
+        "/api/generate",
+        {"model": "qwen2.5-coder:1.5b-base", "keep_alive": -1, "stream": False, "options": {"num_ctx": 32768}},
+    )
+    done = _converge(tmp_path, emulator, {})
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, output[-4000:]
+    assert _loaded(emulator) == ["backup:latest", "coding-primary:latest", "general-primary:latest"]
+
+
+def test_two_slots_with_one_base_and_two_context_sizes_are_named_as_the_cause(emulator, tmp_path):
+    _put_local(emulator, "qwen2.5-coder:1.5b-base", "mistral:7b")
+    done = _converge(
+        tmp_path,
+        emulator,
+        {"slot1_coding": "qwen2.5-coder:1.5b-base", "slot2_general": "qwen2.5-coder:1.5b-base"},
+        models_require_fit=True,
+    )
+    output = done.stdout + done.stderr
+    assert done.returncode != 0
+    assert "coding-primary and general-primary are built FROM qwen2.5-coder:1.5b-base" in output, output[-4000:]
+    assert "evict each other" in output
+    # Refused before any model was loaded.
+    assert _loaded(emulator) == []
+
+
+def test_two_slots_sharing_one_runner_both_count_as_loaded(emulator, tmp_path):
+    _put_local(emulator, "qwen2.5-coder:1.5b-base", "mistral:7b")
+    # Same weights, same context: one runner, listed under whichever variant loaded it first.
+    done = _converge(
+        tmp_path,
+        emulator,
+        {"slot1_coding": "qwen2.5-coder:1.5b-base", "slot2_general": "qwen2.5-coder:1.5b-base"},
+        models_variants={"general": {"num_ctx": 32768, "system": PROMPT}},
+    )
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, output[-4000:]
+    assert _loaded(emulator) == ["backup:latest", "coding-primary:latest"]
+    assert "general-primary:latest: kept forever by the runner of another name" in output
+    # The prompt reaches the server as written: line breaks, backslashes, quotes, non-ASCII text.
+    assert _call(emulator, "POST", "/api/show", {"model": "general-primary"})["system"] == PROMPT
