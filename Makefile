@@ -70,7 +70,8 @@ tree: setup
 	mkdir -p $(TREE)
 	rsync -a --delete --exclude /.git --exclude /.venv --exclude /.venv-latest --exclude /.build \
 		--exclude /.collections --exclude /.ansible --exclude /tests/output --exclude __pycache__ \
-		--exclude .pytest_cache --exclude .hypothesis --exclude .ruff_cache $(ROOT)/ $(TREE)/
+		--exclude .pytest_cache --exclude .hypothesis --exclude .ruff_cache --exclude /benchmarks/results \
+		$(ROOT)/ $(TREE)/
 	# Its own (empty) git repository, so ansible-test does not see the checkout's .gitignore,
 	# which ignores .build/ and would make every sanity target "skipped".
 	test -d $(TREE)/.git || git -C $(TREE) init -q
