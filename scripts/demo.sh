@@ -5,12 +5,8 @@
 # explored: podman exec -it llmops-ollama-demo bash
 set -euo pipefail
 
-root="$(cd "$(dirname "$0")/.." && pwd)"
-cd "$root"
-export CONTAINERS_CONF="${CONTAINERS_CONF:-$root/scripts/containers.conf}"
-export ANSIBLE_COLLECTIONS_PATH="${ANSIBLE_COLLECTIONS_PATH:-$root/.collections:$root/.build/collections}"
-export PATH="$root/.venv/bin:$PATH"
-image="${IMAGE:-localhost/llmops-ollama-debian12:latest}"
+# shellcheck source=scripts/env.sh
+. "$(dirname "$0")/env.sh"
 name=llmops-ollama-demo
 slot4="${SLOT4_MODEL:-mistral:7b}"
 

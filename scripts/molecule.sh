@@ -5,12 +5,8 @@
 # SCENARIO=default|local|all overrides the choice (all = both).
 set -euo pipefail
 
-root="$(cd "$(dirname "$0")/.." && pwd)"
-cd "$root"
-export CONTAINERS_CONF="${CONTAINERS_CONF:-$root/scripts/containers.conf}"
-export ANSIBLE_COLLECTIONS_PATH="${ANSIBLE_COLLECTIONS_PATH:-$root/.collections:$root/.build/collections}"
-export PATH="$root/.venv/bin:$PATH"
-image="${IMAGE:-localhost/llmops-ollama-debian12:latest}"
+# shellcheck source=scripts/env.sh
+. "$(dirname "$0")/env.sh"
 
 podman_works() {
     command -v podman >/dev/null 2>&1 || return 1

@@ -43,32 +43,7 @@ def test_an_invalid_selection_file_stops_the_play_before_any_change(tmp_path):
             }
         )
     )
-    inventory = tmp_path / "hosts.yml"
-    inventory.write_text(json.dumps({"ollama": {"hosts": {"gpu-test": {"ansible_connection": "local"}}}}))
-    state = tmp_path / "host"
-    extra = {
-        "ansible_python_interpreter": sys.executable,
-        "models_selection_file": str(selection),
-        "models_manage_service": False,
-        # An address where nothing listens: the play must not get as far as calling it.
-        "models_url": "http://127.0.0.1:9",
-        "models_api_wait_timeout": 1,
-        "models_config_dir": str(state / "etc"),
-        "models_modelfile_dir": str(state / "modelfiles"),
-        "models_state_dir": str(state / "var"),
-        "models_warmup_program": str(state / "warmup.py"),
-        "models_systemd_dir": str(state / "systemd"),
-    }
-    done = subprocess.run(
-        [PLAYBOOK_COMMAND, "-i", str(inventory), "-e", json.dumps(extra), str(PLAYBOOK)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-        cwd=str(ROOT),
-        env=dict(os.environ, ANSIBLE_COLLECTIONS_PATH=_collections_path(), ANSIBLE_NOCOLOR="1"),
-    )
-    output = done.stdout + done.stderr
+    done, output, state = _run_play(tmp_path, models_selection_file=str(selection))
     assert done.returncode != 0, output[-3000:]
     assert "slot1_codeing" in output
     assert "Map the selection file onto the four slots" in output
