@@ -308,7 +308,7 @@ def model_view(name, tags_entry=None, show=None, ps_entry=None, checked_loaded=T
     """The small, normalised picture of one model that results and diffs are made of."""
     view = {
         "name": name,
-        "present": tags_entry is not None,
+        "present": tags_entry is not None or show is not None,
         "digest": (tags_entry or {}).get("digest"),
         "disk_size": (tags_entry or {}).get("size"),
         "kind": None,

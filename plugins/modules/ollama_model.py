@@ -176,9 +176,11 @@ options:
         during a pull or create.
     type: path
 notes:
-  - At most three API requests are made when nothing has to change for a pulled model
-    (C(/api/tags), C(/api/show), and C(/api/ps) for O(state=loaded)); a created model also shows
-    its base model.
+  - At most three API requests are made when nothing has to change. A pulled model reads
+    C(/api/tags) and C(/api/show), and C(/api/ps) for O(state=loaded). A created model reads
+    C(/api/show) of itself and of its base model, then C(/api/ps) for O(state=loaded) (which
+    gives its digest) or C(/api/tags) otherwise; the list is also read when a loaded model runs
+    under another name (a runner it shares).
   - For a created model whose C(FROM) is a local GGUF file, the file is hashed on every run.
   - A model that was loaded when it is rebuilt is unloaded before the create and loaded again
     afterwards; if the create fails, the previous model stays and is loaded again.
@@ -283,11 +285,14 @@ model:
       type: bool
       sample: true
     digest:
-      description: Manifest digest from C(/api/tags); null when unknown or predicted.
+      description: Manifest digest from C(/api/tags) or C(/api/ps); null when unknown or predicted.
       type: str
       sample: 46e0c10c039e019119339687c3c1757cc81b9da49709a3b3924863ba87ca666e
     disk_size:
-      description: Size on disk in bytes.
+      description:
+        - Size on disk in bytes, from C(/api/tags).
+        - Null for an unchanged created model with O(state=loaded) that is loaded under its own
+          name, whose run does not read the list (see the notes).
       type: int
       sample: 4920753328
     kind:
@@ -379,15 +384,7 @@ from ansible_collections.llmops.ollama.plugins.module_utils._api import (
     redact_token,
     sha256_file,
 )
-from ansible_collections.llmops.ollama.plugins.module_utils._modelfile import (
-    ModelfileError,
-    local_path,
-    parse_modelfile,
-    render_modelfile,
-    type_parameters,
-)
 from ansible_collections.llmops.ollama.plugins.module_utils._names import InvalidModelName, display_name
-from ansible_collections.llmops.ollama.plugins.module_utils._progress import Progress
 from ansible_collections.llmops.ollama.plugins.module_utils._state import (
     KeepAliveError,
     apply_loaded,
@@ -457,6 +454,14 @@ def _require_gguf(instruction, written, path):
 
 def build_definition(params, warnings):
     """The typed create definition from the task, or None when the model is to be pulled."""
+    # Imported here: most tasks pull or load a model and never need the Modelfile code, and
+    # every import is compiled anew in each module run (about 5 ms of a no-op that takes 70).
+    from ansible_collections.llmops.ollama.plugins.module_utils._modelfile import (  # noqa: PLC0415
+        local_path,
+        parse_modelfile,
+        type_parameters,
+    )
+
     base_dir = None
     if params["modelfile"] is not None:
         definition = parse_modelfile(params["modelfile"], warnings)
@@ -531,6 +536,9 @@ class ModelReconciler:
     # helpers ------------------------------------------------------------------------------
 
     def _progress(self, name):
+        # Imported here for the reason given in build_definition: only pulls and creates report.
+        from ansible_collections.llmops.ollama.plugins.module_utils._progress import Progress  # noqa: PLC0415
+
         return Progress(name, self.params["progress_path"])
 
     def _digest(self, path):
@@ -655,11 +663,24 @@ class ModelReconciler:
         return before, after
 
     def ensure_present(self):
-        tags = self.client.list_models()
-        entry = find_listed(tags, self.name)
         if self.definition is None:
-            return self._ensure_pulled(entry)
-        return self._ensure_created(tags, entry)
+            return self._ensure_pulled(find_listed(self.client.list_models(), self.name))
+        before, after = self._ensure_created()
+        if self.params["state"] != "loaded":
+            self._add_listing(before, after)
+        return before, after
+
+    def _add_listing(self, before, after):
+        """Digest and disk size of an unchanged created model, which /api/show does not give.
+
+        Only /api/tags has them; a model that is to be loaded gets its digest from /api/ps
+        instead, which keeps its no-op at three requests.
+        """
+        if before.get("digest") is not None or not before.get("present") or after != before:
+            return
+        entry = find_listed(self.client.list_models(), self.name) or {}
+        for view in (before, after):
+            view.update(digest=entry.get("digest"), disk_size=entry.get("size"))
 
     def _pull(self, name):
         progress = self._progress(name)
@@ -738,6 +759,8 @@ class ModelReconciler:
             blob_refs[written] = digest
             adapter_refs[os.path.basename(path)] = digest
         if not self.client.supports_structured_create():
+            from ansible_collections.llmops.ollama.plugins.module_utils._modelfile import render_modelfile  # noqa: PLC0415
+
             request = {"modelfile": render_modelfile(definition, blob_refs)}
             if definition.get("quantize"):
                 request["quantize"] = definition["quantize"]
@@ -754,28 +777,28 @@ class ModelReconciler:
                 request[field] = definition[field]
         return request
 
-    def _ensure_created(self, tags, entry):
+    def _ensure_created(self):
         definition = self.definition
         base_name = None if definition["from_path"] else definition["from"]
+        # /api/show answers 404 for a model the server does not have, so the model and its base
+        # are looked up there, without /api/tags: a no-op needs only what /api/show says.
+        current_show = self._show(self.name)
+        base_show = self._show(base_name) if base_name else None
         # A missing base is pulled here rather than inside the create, so the pull gets the same
         # progress, stall detection and insecure handling as any other.
-        if base_name and (self.params["pull"] == "always" or find_listed(tags, base_name) is None):
+        if base_name and (self.params["pull"] == "always" or base_show is None):
             if self.check_mode:
                 self.actions.append("pulled base model %s" % display_name(base_name))
             else:
-                base_before = find_listed(tags, base_name)
+                base_before = find_listed(self.client.list_models(), base_name)
                 self._pull(base_name)
                 self._shows = {}
-                tags = self.client.list_models()
-                base_after = find_listed(tags, base_name)
+                base_after = find_listed(self.client.list_models(), base_name)
                 if base_before is None or (base_after or {}).get("digest") != base_before.get("digest"):
                     self.actions.append("pulled base model %s" % display_name(base_name))
-                entry = find_listed(tags, self.name)
-        current_show = self._show(self.name) if entry is not None else None
-        base_show = None
-        if base_name and find_listed(tags, base_name) is not None:
-            base_show = self._show(base_name)
-        before = model_view(self.name, entry, current_show, checked_loaded=False)
+                current_show = self._show(self.name)
+                base_show = self._show(base_name)
+        before = model_view(self.name, None, current_show, checked_loaded=False)
 
         if current_show is None:
             reasons = ["model does not exist"]
@@ -786,6 +809,9 @@ class ModelReconciler:
         if not reasons:
             return before, dict(before)
 
+        entry = find_listed(self.client.list_models(), self.name) if current_show is not None else None
+        if entry is not None:
+            before.update(digest=entry.get("digest"), disk_size=entry.get("size"))
         running = None
         if entry is not None:
             running = self._running(entry.get("digest"))
@@ -862,8 +888,18 @@ class ModelReconciler:
         return False, moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
     def ensure_loaded(self, before, after):
+        models = self.client.running()
+        if after.get("present") and after.get("digest") is None and after == before:
+            # An unchanged created model: /api/ps has the digest when it is loaded under its
+            # own name; /api/tags is asked only when it is not.
+            listed = find_listed(models, self.name)
+            if listed is None:
+                self._add_listing(before, after)
+            else:
+                for view in (before, after):
+                    view["digest"] = listed.get("digest")
         digest = after.get("digest")
-        running = self._running(digest)
+        running = self._match_running(models, digest)
         if before.get("loaded") is None:
             # A rebuild in this run may already have looked (and unloaded the old runner).
             apply_loaded(before, running if before.get("present") else None)
@@ -949,7 +985,8 @@ def main():
         client = OllamaClient.from_params(module.params)
         reconciler = ModelReconciler(module, client)
         before, after = reconciler.run()
-    except (InvalidModelName, ModelfileError, KeepAliveError, DefinitionError, ValueError) as exc:
+    except (InvalidModelName, KeepAliveError, DefinitionError, ValueError) as exc:
+        # ValueError covers the Modelfile parser's errors (ModelfileError).
         message = redact_token(exc, module.params.get("api_token"))
         module.fail_json(msg="Invalid request for model %r: %s" % (module.params["name"], message), **result)
     except OllamaError as exc:

@@ -171,7 +171,34 @@ def test_created_model_unchanged_is_a_no_op_in_three_requests(qwen, run):
     result = run(name="coding-primary", modelfile=MODELFILE)
     assert result["changed"] is False
     assert result["actions"] == []
-    assert qwen.paths() == ["GET /api/tags", "POST /api/show", "POST /api/show"]
+    # The model and its base from /api/show; the digest, which /api/show lacks, from the list.
+    assert qwen.paths() == ["POST /api/show", "POST /api/show", "GET /api/tags"]
+    assert result["model"]["digest"] == qwen.model("coding-primary")["digest"]
+    assert result["model"]["disk_size"] == qwen.model("coding-primary")["size"]
+
+
+def test_created_model_loaded_is_a_no_op_in_three_requests(qwen, run):
+    run(name="coding-primary", modelfile=MODELFILE, state="loaded")
+    qwen.requests.clear()
+    result = run(name="coding-primary", modelfile=MODELFILE, state="loaded")
+    assert result["changed"] is False
+    assert result["actions"] == []
+    # The digest of a loaded model comes with /api/ps; the list is not needed.
+    assert qwen.paths() == ["POST /api/show", "POST /api/show", "GET /api/ps"]
+    assert result["model"]["digest"] == qwen.model("coding-primary")["digest"]
+    assert result["model"]["loaded"] is True
+    assert result["model"]["forever"] is True
+
+
+def test_created_model_loaded_by_a_runner_under_another_name_is_found_through_the_list(qwen, run):
+    run(name="coding-primary", modelfile=MODELFILE)
+    run(name="coding-copy", modelfile=MODELFILE, state="loaded")
+    qwen.requests.clear()
+    result = run(name="coding-primary", modelfile=MODELFILE, state="loaded")
+    assert result["changed"] is False, result["actions"]
+    assert "GET /api/tags" in qwen.paths()
+    assert result["model"]["digest"] == qwen.model("coding-primary")["digest"]
+    assert result["model"]["loaded"] is True
 
 
 def test_check_mode_predicts_a_create_and_writes_nothing(qwen, run):
