@@ -165,6 +165,16 @@ def floor_playbook(path, url, tasks_per_block, loop_sizes, order):
         "ping": [{"ansible.builtin.ping": {}}],
         "present": [{MODULE: {"name": model}}],
         "loaded": [{MODULE: {"name": model, "state": "loaded"}}],
+        # A variant built from a Modelfile: the module compares it with its definition and base.
+        "created": [
+            {
+                MODULE: {
+                    "name": "bench-floor-variant",
+                    "state": "loaded",
+                    "modelfile": "FROM %s\nPARAMETER num_ctx 8192\nSYSTEM You answer briefly.\n" % model,
+                }
+            }
+        ],
         # Any module that speaks HTTP pays for ansible.module_utils.urls: one GET with ansible.builtin.uri.
         "uri": [{"ansible.builtin.uri": {"url": url + "/api/version"}}],
     }
@@ -240,7 +250,7 @@ def bench_floor(cfg, work, results):
         load_forever(emulator, COMPLETION_MODELS[: max(cfg["loop_sizes"])])
         inventory = os.path.join(work, "inventory.json")
         write_local_inventory(inventory, {"bench-local": {}})
-        blocks = ["ping", "present", "loaded", "uri"]
+        blocks = ["ping", "present", "loaded", "created", "uri"]
         blocks += ["ping_loop_%d" % k for k in cfg["loop_sizes"]]
         blocks += ["loaded_loop_%d" % k for k in cfg["loop_sizes"]]
         reps = []
@@ -285,6 +295,9 @@ def bench_floor(cfg, work, results):
         "requests_per_uri": reps[0]["requests"]["uri"] / float(n),
         "ratio_present_vs_ping": spread(ratio_present),
         "ratio_loaded_vs_ping": spread(ratio_loaded),
+        "created_task": spread(series("created")),
+        "ratio_created_vs_ping": spread([r["costs"]["created"] / r["costs"]["ping"] for r in reps]),
+        "requests_per_created": reps[0]["requests"]["created"] / float(n),
         "requests_per_present": reps[0]["requests"]["present"] / float(n),
         "requests_per_loaded": reps[0]["requests"]["loaded"] / float(n),
         "requests_per_ping": reps[0]["requests"]["ping"] / float(n),
