@@ -106,6 +106,22 @@ COMPLETION_MODELS = [
     "qwen3-coder:30b",
     "smollm2:135m-instruct-fp16",
 ]
+# The base of the floor's created variant: a catalog entry of its own, so that the variant's
+# runner (another num_ctx) never replaces the runner of a model another block keeps loaded.
+VARIANT_BASE = {
+    "name": "llmops-bench-base:135m",
+    "architecture": "llama",
+    "family": "llama",
+    "parameter_size": "134.52M",
+    "parameter_count": 134515008,
+    "quantization_level": "F16",
+    "size": 270898368,
+    "context_length": 8192,
+    "embedding_length": 576,
+    "block_count": 30,
+    "kv_bytes_per_token": 23040,
+    "capabilities": ["completion"],
+}
 # The role's slots 1-3 (from the selection file), slot 4, then extras in the order they are added.
 SLOT_MODELS = ["qwen2.5-coder:14b", "llama3.1:8b", "deepseek-coder-v2:16b"]
 SLOT4_MODEL = "mistral:7b"
@@ -171,7 +187,7 @@ def floor_playbook(path, url, tasks_per_block, loop_sizes, order):
                 MODULE: {
                     "name": "bench-floor-variant",
                     "state": "loaded",
-                    "modelfile": "FROM %s\nPARAMETER num_ctx 8192\nSYSTEM You answer briefly.\n" % model,
+                    "modelfile": "FROM %s\nPARAMETER num_ctx 4096\nSYSTEM You answer briefly.\n" % VARIANT_BASE["name"],
                 }
             }
         ],
@@ -247,6 +263,8 @@ def bench_floor(cfg, work, results):
     with EmulatorPool(work, 1) as (emulator,):
         for name in COMPLETION_MODELS:
             emulator.put_local(name)
+        emulator.call("POST", "/_emulator/catalog", {"model": VARIANT_BASE["name"], "entry": VARIANT_BASE})
+        emulator.put_local(VARIANT_BASE["name"])
         load_forever(emulator, COMPLETION_MODELS[: max(cfg["loop_sizes"])])
         inventory = os.path.join(work, "inventory.json")
         write_local_inventory(inventory, {"bench-local": {}})
@@ -313,15 +331,19 @@ def bench_floor(cfg, work, results):
     )
     bench_module_process(results)
     log(
-        "floor: ping %.3fs, present %.3fs (x%.2f), loaded %.3fs (x%.2f); requests %.1f / %.1f"
+        "floor: ping %.3fs, present %.3fs (x%.2f), loaded %.3fs (x%.2f), created %.3fs (x%.2f); "
+        "requests %.1f / %.1f / %.1f"
         % (
             results["floor"]["ping_task"]["median"],
             results["floor"]["present_task"]["median"],
             results["floor"]["ratio_present_vs_ping"]["median"],
             results["floor"]["loaded_task"]["median"],
             results["floor"]["ratio_loaded_vs_ping"]["median"],
+            results["floor"]["created_task"]["median"],
+            results["floor"]["ratio_created_vs_ping"]["median"],
             results["floor"]["requests_per_present"],
             results["floor"]["requests_per_loaded"],
+            results["floor"]["requests_per_created"],
         )
     )
 
