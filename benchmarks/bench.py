@@ -51,8 +51,8 @@ SECTIONS = ("floor", "role", "memory", "warmup", "models", "hosts")
 # Sizes of each measurement. `full` is what docs/performance.md quotes; `quick` smoke-tests the harness.
 PROFILES = {
     "full": {
-        "floor_tasks": 6,
-        "floor_reps": 3,
+        "floor_tasks": 10,
+        "floor_reps": 5,
         "loop_sizes": [1, 5, 10],
         "role_reps": 3,
         "role_models": [3, 5, 10],

@@ -614,6 +614,10 @@ class OllamaClient:
         body["stream"] = True
         self.stream("/api/create", body, action="create", model=name, stall_timeout=stall_timeout, progress=progress)
 
+    def copy(self, source, destination):
+        body = {"source": source, "destination": destination}
+        self.request("POST", "/api/copy", body, action="copy", model=source)
+
     def delete(self, name):
         # The server reads the name from the JSON body of this DELETE.
         self.request("DELETE", "/api/delete", {"model": name}, action="delete", model=name)

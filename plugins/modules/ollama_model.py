@@ -182,8 +182,11 @@ notes:
     gives its digest) or C(/api/tags) otherwise; the list is also read when a loaded model runs
     under another name (a runner it shares).
   - For a created model whose C(FROM) is a local GGUF file, the file is hashed on every run.
-  - A model that was loaded when it is rebuilt is unloaded before the create and loaded again
-    afterwards; if the create fails, the previous model stays and is loaded again.
+  - A model that is loaded when it is rebuilt keeps serving while its new definition is built
+    under the name C(<name>-llmops-candidate); only then is it unloaded, the candidate copied onto
+    its name and deleted, and the model loaded again. If the create fails, the previous model is
+    unchanged and was never unloaded. A name with no room for the suffix is unloaded first and
+    rebuilt in place, with a warning.
 seealso:
   - module: llmops.ollama.ollama_model_info
   - name: Ollama API
@@ -416,6 +419,9 @@ CREATE_FIELDS = (
     "parser",
 )
 GGUF_MAGIC = b"GGUF"
+# A loaded model's new definition is built under its name plus this suffix before the old one
+# leaves memory.
+CANDIDATE_SUFFIX = "-llmops-candidate"
 # The options the server's runner is started with; a difference in one forces a reload.
 RUNNER_OPTIONS = ("num_ctx", "num_batch", "num_gpu", "main_gpu", "use_mmap", "num_thread")
 STRUCTURED_OPTIONS = ("parameters", "system", "template", "messages", "license", "adapters")
@@ -454,6 +460,10 @@ def _require_gguf(instruction, written, path):
 
 def build_definition(params, warnings):
     """The typed create definition from the task, or None when the model is to be pulled."""
+    if params["modelfile"] is None and params["modelfile_path"] is None and params["from"] is None:
+        if params["quantize"]:
+            raise DefinitionError("quantize needs a definition: modelfile, modelfile_path or from")
+        return None
     # Imported here: most tasks pull or load a model and never need the Modelfile code, and
     # every import is compiled anew in each module run (about 5 ms of a no-op that takes 70).
     from ansible_collections.llmops.ollama.plugins.module_utils._modelfile import (  # noqa: PLC0415
@@ -474,7 +484,7 @@ def build_definition(params, warnings):
             raise DefinitionError("cannot read modelfile_path %s: %s" % (path, exc))
         definition = parse_modelfile(text, warnings)
         base_dir = os.path.dirname(os.path.abspath(path))
-    elif params["from"] is not None:
+    else:
         definition = {"from": params["from"]}
         if params["parameters"]:
             definition["parameters"] = type_parameters(params["parameters"], warnings)
@@ -483,10 +493,6 @@ def build_definition(params, warnings):
                 definition[field] = params[field]
         if params["messages"]:
             definition["messages"] = [{"role": m["role"], "content": m["content"]} for m in params["messages"]]
-    else:
-        if params["quantize"]:
-            raise DefinitionError("quantize needs a definition: modelfile, modelfile_path or from")
-        return None
     if params["quantize"]:
         definition["quantize"] = params["quantize"]
     if definition.get("draft"):
@@ -823,26 +829,17 @@ class ModelReconciler:
             return before, self._predicted_created(before, base_show, running)
 
         if running is not None:
-            # Unload first: after the create the name points at the new weights, and the old
-            # runner could no longer be reached by name.
-            self.client.unload(self.name)
-            self._wait(False, entry.get("digest"))
-        progress = self._progress(self.name)
-        try:
-            self.client.create(self.name, self._create_request(), self.params["stall_timeout"], progress)
-        except OllamaError as exc:
-            if entry is not None:
-                exc.detail += "; the previous model is unchanged"
-                if running is not None:
-                    try:
-                        self._reload(running, entry.get("digest"))
-                    except OllamaError as reload_error:
-                        exc.detail += "; loading it again failed too: %s" % reload_error.detail
-                    else:
-                        exc.detail += " and loaded again"
-            raise
-        finally:
-            self.warnings.extend(progress.write_errors)
+            self._rebuild_loaded(running, entry.get("digest"))
+        else:
+            progress = self._progress(self.name)
+            try:
+                self.client.create(self.name, self._create_request(), self.params["stall_timeout"], progress)
+            except OllamaError as exc:
+                if entry is not None:
+                    exc.detail += "; the previous model is unchanged"
+                raise
+            finally:
+                self.warnings.extend(progress.write_errors)
         self.actions.append("%s %s%s" % (word, self.name, detail))
         self._shows = {}
         new_entry = find_listed(self.client.list_models(), self.name)
@@ -854,6 +851,78 @@ class ModelReconciler:
                 apply_loaded(after, loaded)
                 self.actions.append("reloaded %s" % self.name)
         return before, after
+
+    def _candidate_name(self):
+        """Where a loaded model's new definition is built first: its name plus a suffix, same tag."""
+        head, _sep, tag = self.name.rpartition(":")
+        try:
+            return display_name("%s%s:%s" % (head, CANDIDATE_SUFFIX, tag))
+        except InvalidModelName:
+            return None
+
+    def _rebuild_loaded(self, running, digest):
+        """Rebuild a model that is serving, and unload it only once its replacement is built.
+
+        After a create the name points at the new definition and the old runner could no longer
+        be reached by name, so the old one must leave memory before the name changes. The new
+        definition is therefore created under a candidate name while the old model keeps serving;
+        then the old one is unloaded, the candidate copied onto the name (the server copies only
+        the manifest) and removed. A create the server refuses costs nothing that was serving.
+        """
+        candidate = self._candidate_name()
+        target = candidate or self.name
+        if candidate is None:
+            # A name too long for the suffix: build in place, the old way (unload, create, reload).
+            self.warnings.append(
+                "%s is unloaded before it is rebuilt: its name leaves no room for a candidate name" % self.name
+            )
+            self.client.unload(self.name)
+            self._wait(False, digest)
+        progress = self._progress(self.name)
+        try:
+            self.client.create(target, self._create_request(), self.params["stall_timeout"], progress)
+        except OllamaError as exc:
+            if candidate is not None:
+                self._forget_candidate(candidate)
+                exc.model = self.name
+                exc.detail += " (while building it as %s); the previous model is unchanged and still loaded" % candidate
+            else:
+                exc.detail += "; the previous model is unchanged"
+                self._reload_after_failure(exc, running, digest)
+            raise
+        finally:
+            self.warnings.extend(progress.write_errors)
+        if candidate is None:
+            return
+        try:
+            self.client.unload(self.name)
+            self._wait(False, digest)
+            self.client.copy(candidate, self.name)
+        except OllamaError as exc:
+            exc.detail += "; the previous model is unchanged"
+            self._reload_after_failure(exc, running, digest)
+            raise
+        finally:
+            self._forget_candidate(candidate)
+
+    def _forget_candidate(self, candidate):
+        # A delete never touches a runner: the server's delete does not talk to its scheduler.
+        try:
+            self.client.delete(candidate)
+        except OllamaError as exc:
+            if exc.status != 404:
+                self.warnings.append("could not remove the candidate model %s: %s" % (candidate, exc.detail))
+
+    def _reload_after_failure(self, exc, running, digest):
+        if self._running(digest) is not None:
+            exc.detail += " and still loaded"
+            return
+        try:
+            self._reload(running, digest)
+        except OllamaError as reload_error:
+            exc.detail += "; loading it again failed too: %s" % reload_error.detail
+        else:
+            exc.detail += " and loaded again"
 
     def _reload(self, running, digest):
         keep = -1 if is_forever(running.get("expires_at")) else keep_alive_payload(self.keep_alive)

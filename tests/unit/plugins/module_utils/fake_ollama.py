@@ -380,6 +380,17 @@ class FakeOllama:
         self._store(name, model)
         return self._stream([*lines, {"status": "success"}])
 
+    def _copy(self, url, method, path, body):
+        source = self.model(body.get("source") or "")
+        if self.faults.get("copy"):
+            return self._error(url, 500, "simulated copy failure")
+        if source is None:
+            return self._error(url, 404, 'model "%s" not found' % body.get("source"))
+        # The server copies the manifest: the same layers, so the same digest.
+        copied = {k: v for k, v in source.items() if k not in ("name", "digest", "modified_at")}
+        self._store(body["destination"], json.loads(json.dumps(copied)))
+        return FakeResponse(200, b"")
+
     def _delete(self, url, method, path, body):
         name = body.get("model") or body.get("name")
         if self.models.pop(qualified_name(name), None) is None:
@@ -488,6 +499,7 @@ class FakeOllama:
         ("POST", "/api/show"): _show,
         ("POST", "/api/pull"): _pull,
         ("POST", "/api/create"): _create,
+        ("POST", "/api/copy"): _copy,
         ("DELETE", "/api/delete"): _delete,
         ("GET", "/api/ps"): _ps,
         ("POST", "/api/generate"): _generate,

@@ -268,8 +268,18 @@ def test_rebuilt_model_that_was_loaded_is_reloaded(qwen, run):
     runner = qwen.runner("coding-primary")
     assert runner["context_length"] == 8192
     assert result["model"]["loaded"] is True and result["model"]["forever"] is True
-    writes = [(r["method"], r["path"]) for r in qwen.writes()]
-    assert writes == [("POST", "/api/generate"), ("POST", "/api/create"), ("POST", "/api/generate")]
+    # Built under a candidate name while the old model serves; unloaded only then.
+    writes = [(r["method"], r["path"], (r["body"] or {}).get("model")) for r in qwen.writes()]
+    candidate = "coding-primary-llmops-candidate:latest"
+    assert writes == [
+        ("POST", "/api/create", candidate),
+        ("POST", "/api/generate", "coding-primary:latest"),
+        ("POST", "/api/copy", None),
+        ("DELETE", "/api/delete", candidate),
+        ("POST", "/api/generate", "coding-primary:latest"),
+    ]
+    assert qwen.model(candidate) is None
+    assert qwen.model("coding-primary")["parameters"]["num_ctx"] == 8192
 
 
 def test_failed_create_keeps_the_previous_model_and_reloads_it(qwen, run):
@@ -280,10 +290,38 @@ def test_failed_create_keeps_the_previous_model_and_reloads_it(qwen, run):
     result = run(name="coding-primary", modelfile=MODELFILE.replace("32768", "8192"))
     assert result["failed"] is True
     assert "Failed to create model 'coding-primary:latest' at %s: template error" % URL in result["msg"]
-    assert "the previous model is unchanged" in result["msg"]
+    assert "the previous model is unchanged and still loaded" in result["msg"]
     assert qwen.model("coding-primary")["digest"] == old["digest"]
     assert qwen.runner("coding-primary") is not None
-    assert ("DELETE", "/api/delete") not in [(r["method"], r["path"]) for r in qwen.requests]
+    # It never left memory: the refused definition was being built under the candidate name.
+    assert not [r for r in qwen.writes() if r["path"] == "/api/generate"]
+    assert qwen.model("coding-primary-llmops-candidate") is None
+
+
+def test_a_failure_after_the_unload_loads_the_previous_model_again(qwen, run):
+    run(name="coding-primary", modelfile=MODELFILE)
+    old = dict(qwen.model("coding-primary"))
+    qwen.load("coding-primary", -1)
+    qwen.faults["copy"] = True
+    result = run(name="coding-primary", modelfile=MODELFILE.replace("32768", "8192"))
+    assert result["failed"] is True
+    assert "Failed to copy model 'coding-primary-llmops-candidate:latest'" in result["msg"]
+    assert "the previous model is unchanged and loaded again" in result["msg"]
+    assert qwen.model("coding-primary")["digest"] == old["digest"]
+    assert qwen.runner("coding-primary")["context_length"] == 32768
+    assert qwen.model("coding-primary-llmops-candidate") is None
+
+
+def test_a_name_without_room_for_the_candidate_is_rebuilt_in_place(qwen, run):
+    name = "m" * 70
+    run(name=name, modelfile=MODELFILE)
+    qwen.load(name, -1)
+    qwen.requests.clear()
+    result = run(name=name, modelfile=MODELFILE.replace("32768", "8192"))
+    assert result["actions"][-1] == "reloaded %s:latest" % name
+    assert any("no room for a candidate name" in w for w in result.get("warnings", []))
+    writes = [(r["method"], r["path"]) for r in qwen.writes()]
+    assert writes == [("POST", "/api/generate"), ("POST", "/api/create"), ("POST", "/api/generate")]
 
 
 def test_structured_options_create_the_same_model_as_a_modelfile(qwen, run):
@@ -602,8 +640,8 @@ def test_rebuild_of_a_loaded_model_with_state_loaded_loads_it_once(qwen, run):
     ]
     assert result["diff"]["before"]["loaded"] is True
     assert result["diff"]["after"]["loaded"] is True
-    writes = [(r["method"], r["path"]) for r in qwen.writes()]
-    assert writes == [("POST", "/api/generate"), ("POST", "/api/create"), ("POST", "/api/generate")]
+    loads = [r for r in qwen.writes() if r["path"] == "/api/generate" and r["body"].get("keep_alive") != 0]
+    assert len(loads) == 1
 
 
 def test_a_runner_listed_under_a_variant_sharing_the_weights_counts_as_loaded(qwen, run):
