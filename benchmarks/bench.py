@@ -12,6 +12,7 @@ each ratio is taken between runs of the same invocation, interleaved.
 
 import argparse
 import datetime
+import importlib.util
 import json
 import os
 import platform
@@ -27,6 +28,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from benchlib import (
     BENCH_DIR,
+    EMULATOR,
     GIB,
     PLAYBOOK,
     PYTHON,
@@ -106,22 +108,21 @@ COMPLETION_MODELS = [
     "qwen3-coder:30b",
     "smollm2:135m-instruct-fp16",
 ]
-# The base of the floor's created variant: a catalog entry of its own, so that the variant's
-# runner (another num_ctx) never replaces the runner of a model another block keeps loaded.
-VARIANT_BASE = {
-    "name": "llmops-bench-base:135m",
-    "architecture": "llama",
-    "family": "llama",
-    "parameter_size": "134.52M",
-    "parameter_count": 134515008,
-    "quantization_level": "F16",
-    "size": 270898368,
-    "context_length": 8192,
-    "embedding_length": 576,
-    "block_count": 30,
-    "kv_bytes_per_token": 23040,
-    "capabilities": ["completion"],
-}
+# The base of the floor's created variant: a catalog entry of its own (the emulator's smallest
+# completion model under another name, so other weights), so that the variant's runner (another num_ctx)
+# never replaces the runner of a model another block keeps loaded.
+VARIANT_BASE_NAME = "llmops-bench-base:135m"
+
+
+def variant_base_entry():
+    spec = importlib.util.spec_from_file_location("ollama_emulator", EMULATOR)
+    emulator_module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(emulator_module)
+    completion = [entry for entry in emulator_module.DEFAULT_CATALOG if "completion" in entry.get("capabilities", ())]
+    smallest = min(completion, key=lambda entry: entry["size"])
+    return dict(smallest, name=VARIANT_BASE_NAME)
+
+
 # The role's slots 1-3 (from the selection file), slot 4, then extras in the order they are added.
 SLOT_MODELS = ["qwen2.5-coder:14b", "llama3.1:8b", "deepseek-coder-v2:16b"]
 SLOT4_MODEL = "mistral:7b"
@@ -187,7 +188,7 @@ def floor_playbook(path, url, tasks_per_block, loop_sizes, order):
                 MODULE: {
                     "name": "bench-floor-variant",
                     "state": "loaded",
-                    "modelfile": "FROM %s\nPARAMETER num_ctx 4096\nSYSTEM You answer briefly.\n" % VARIANT_BASE["name"],
+                    "modelfile": "FROM %s\nPARAMETER num_ctx 4096\nSYSTEM You answer briefly.\n" % VARIANT_BASE_NAME,
                 }
             }
         ],
@@ -263,8 +264,8 @@ def bench_floor(cfg, work, results):
     with EmulatorPool(work, 1) as (emulator,):
         for name in COMPLETION_MODELS:
             emulator.put_local(name)
-        emulator.call("POST", "/_emulator/catalog", {"model": VARIANT_BASE["name"], "entry": VARIANT_BASE})
-        emulator.put_local(VARIANT_BASE["name"])
+        emulator.call("POST", "/_emulator/catalog", {"model": VARIANT_BASE_NAME, "entry": variant_base_entry()})
+        emulator.put_local(VARIANT_BASE_NAME)
         load_forever(emulator, COMPLETION_MODELS[: max(cfg["loop_sizes"])])
         inventory = os.path.join(work, "inventory.json")
         write_local_inventory(inventory, {"bench-local": {}})

@@ -14,20 +14,20 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
-import urllib.request
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[3]
-PLAYBOOK = ROOT / "playbooks" / "03_ollama.yml"
-EMULATOR = ROOT / "tests" / "emulator" / "ollama_emulator.py"
-PLAYBOOK_COMMAND = shutil.which("ansible-playbook", path=str(Path(sys.executable).parent)) or shutil.which(
-    "ansible-playbook"
+from ansible_collections.llmops.ollama.tests.unit.roles.role_support import (
+    EMULATOR,
+    PLAYBOOK,
+    PLAYBOOK_COMMAND,
+    ROOT,
+    call,
+    collections_path,
 )
+
 
 pytestmark = pytest.mark.skipif(
     PLAYBOOK_COMMAND is None or not EMULATOR.exists() or os.geteuid() != 0,
@@ -38,38 +38,6 @@ OLD = "smollm2:135m-instruct-fp16"
 NEW = "qwen2.5-coder:7b-base"
 FALLBACK = {"coding": "qwen2.5-coder:1.5b-base", "general": "llama3.1:8b", "backup": "mistral:7b"}
 VARIANTS = ["backup:latest", "coding-primary:latest", "experimental:latest", "general-primary:latest"]
-
-
-def _collections_path():
-    if ROOT.parent.parent.name == "ansible_collections":
-        return str(ROOT.parents[2])
-    return str(ROOT / ".collections")
-
-
-def _call(url, method, path, payload=None):
-    data = None if payload is None else json.dumps(payload).encode()
-    request = urllib.request.Request(url + path, data=data, method=method)
-    with urllib.request.urlopen(request, timeout=30) as response:
-        body = response.read()
-    return json.loads(body) if body.strip() else None
-
-
-@pytest.fixture
-def emulator():
-    process = subprocess.Popen(
-        [sys.executable, str(EMULATOR), "serve", "--host", "127.0.0.1", "--port", "0", "--gpus", "2"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        env=dict(os.environ, OLLAMA_MAX_LOADED_MODELS="8"),
-    )
-    line = process.stdout.readline()
-    if not line.startswith("listening on "):
-        process.kill()
-        raise RuntimeError("emulator did not start: %r" % line)
-    yield line.split()[-1].rstrip("/")
-    process.terminate()
-    process.wait(timeout=10)
 
 
 def _play(tmp_path, url, slot4_model, **extra):
@@ -99,19 +67,19 @@ def _play(tmp_path, url, slot4_model, **extra):
         timeout=600,
         check=False,
         cwd=str(ROOT),
-        env=dict(os.environ, ANSIBLE_COLLECTIONS_PATH=_collections_path(), ANSIBLE_NOCOLOR="1"),
+        env=dict(os.environ, ANSIBLE_COLLECTIONS_PATH=collections_path(), ANSIBLE_NOCOLOR="1"),
     )
     return done, done.stdout + done.stderr
 
 
 def _local(url):
     """Model name -> manifest digest, as /api/tags lists them."""
-    return {entry["name"]: entry["digest"] for entry in _call(url, "GET", "/api/tags")["models"]}
+    return {entry["name"]: entry["digest"] for entry in call(url, "GET", "/api/tags")["models"]}
 
 
 def _serving(url):
     """Loaded name -> (digest, expiry): a reload, even of the same model, gives a new expiry."""
-    return {entry["name"]: (entry["digest"], entry["expires_at"]) for entry in _call(url, "GET", "/api/ps")["models"]}
+    return {entry["name"]: (entry["digest"], entry["expires_at"]) for entry in call(url, "GET", "/api/ps")["models"]}
 
 
 def _forever(serving):
@@ -119,14 +87,14 @@ def _forever(serving):
 
 
 def _fault(url, **fault):
-    _call(url, "DELETE", "/_emulator/faults")
+    call(url, "DELETE", "/_emulator/faults")
     if fault:
-        _call(url, "POST", "/_emulator/faults", fault)
-    _call(url, "DELETE", "/_emulator/requests")
+        call(url, "POST", "/_emulator/faults", fault)
+    call(url, "DELETE", "/_emulator/requests")
 
 
 def _requests(url):
-    return _call(url, "GET", "/_emulator/requests")["requests"]
+    return call(url, "GET", "/_emulator/requests")["requests"]
 
 
 def _is_unload(request, name):
@@ -152,7 +120,7 @@ def _assert_old_keeps_serving(url, serving_before, local_before):
 
 def test_an_interrupted_rotation_keeps_the_old_model_serving_and_a_rerun_finishes_it(emulator, tmp_path):
     for name in [*FALLBACK.values(), OLD]:
-        _call(emulator, "POST", "/_emulator/local", {"model": name, "from_catalog": name})
+        call(emulator, "POST", "/_emulator/local", {"model": name, "from_catalog": name})
     done, output = _play(tmp_path, emulator, OLD)
     assert done.returncode == 0, output[-4000:]
     serving_before, local_before = _serving(emulator), _local(emulator)
@@ -188,7 +156,7 @@ def test_an_interrupted_rotation_keeps_the_old_model_serving_and_a_rerun_finishe
     assert _forever(serving)
     assert local["experimental:latest"] != local_before["experimental:latest"]
     assert serving["experimental:latest"][0] == local["experimental:latest"]
-    shown = _call(emulator, "POST", "/api/show", {"model": "experimental"})
+    shown = call(emulator, "POST", "/api/show", {"model": "experimental"})
     assert shown["details"]["parent_model"].endswith(NEW)
     assert OLD not in local
     assert not [name for name in local if "candidate" in name]

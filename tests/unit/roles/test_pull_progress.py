@@ -13,27 +13,13 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import urllib.request
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[3]
-# The ansible-playbook next to this Python (a virtualenv run without activating it), else the PATH one.
-PLAYBOOK_COMMAND = shutil.which("ansible-playbook", path=str(Path(sys.executable).parent)) or shutil.which(
-    "ansible-playbook"
-)
-EMULATOR = ROOT / "tests" / "emulator" / "ollama_emulator.py"
-
-
-def _collections_path():
-    # A checkout finds itself through .collections/; an ansible_collections tree is found directly.
-    if ROOT.parent.parent.name == "ansible_collections":
-        return str(ROOT.parents[2])
-    return str(ROOT / ".collections")
+from ansible_collections.llmops.ollama.tests.unit.roles.role_support import EMULATOR, PLAYBOOK_COMMAND, collections_path
 
 
 PLAYBOOK = """
@@ -72,7 +58,7 @@ def test_a_long_pull_reports_progress_on_the_controller(tmp_path):
         playbook.write_text(PLAYBOOK)
         env = dict(
             os.environ,
-            ANSIBLE_COLLECTIONS_PATH=_collections_path(),
+            ANSIBLE_COLLECTIONS_PATH=collections_path(),
             ANSIBLE_NOCOLOR="1",
             ANSIBLE_LOCALHOST_WARNING="0",
             ANSIBLE_BECOME_METHOD="ansible.builtin.su",

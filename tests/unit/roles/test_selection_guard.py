@@ -8,27 +8,20 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[3]
-# The ansible-playbook next to this Python (a virtualenv run without activating it), else the PATH one.
-PLAYBOOK_COMMAND = shutil.which("ansible-playbook", path=str(Path(sys.executable).parent)) or shutil.which(
-    "ansible-playbook"
+from ansible_collections.llmops.ollama.tests.unit.roles.role_support import (
+    PLAYBOOK,
+    PLAYBOOK_COMMAND,
+    ROOT,
+    collections_path,
 )
-PLAYBOOK = ROOT / "playbooks" / "03_ollama.yml"
+
 
 pytestmark = pytest.mark.skipif(PLAYBOOK_COMMAND is None or not PLAYBOOK.exists(), reason="needs ansible-playbook")
-
-
-def _collections_path():
-    if ROOT.parent.parent.name == "ansible_collections":
-        return str(ROOT.parents[2])
-    return str(ROOT / ".collections")
 
 
 def test_an_invalid_selection_file_stops_the_play_before_any_change(tmp_path):
@@ -74,7 +67,7 @@ def _run_play(tmp_path, **extra_vars):
         timeout=300,
         check=False,
         cwd=str(ROOT),
-        env=dict(os.environ, ANSIBLE_COLLECTIONS_PATH=_collections_path(), ANSIBLE_NOCOLOR="1"),
+        env=dict(os.environ, ANSIBLE_COLLECTIONS_PATH=collections_path(), ANSIBLE_NOCOLOR="1"),
     )
     return done, done.stdout + done.stderr, state
 

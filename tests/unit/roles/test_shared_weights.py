@@ -13,20 +13,20 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
-import urllib.request
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[3]
-PLAYBOOK = ROOT / "playbooks" / "03_ollama.yml"
-EMULATOR = ROOT / "tests" / "emulator" / "ollama_emulator.py"
-PLAYBOOK_COMMAND = shutil.which("ansible-playbook", path=str(Path(sys.executable).parent)) or shutil.which(
-    "ansible-playbook"
+from ansible_collections.llmops.ollama.tests.unit.roles.role_support import (
+    EMULATOR,
+    PLAYBOOK,
+    PLAYBOOK_COMMAND,
+    ROOT,
+    call,
+    collections_path,
 )
+
 
 pytestmark = pytest.mark.skipif(
     PLAYBOOK_COMMAND is None or not EMULATOR.exists() or os.geteuid() != 0,
@@ -36,38 +36,6 @@ pytestmark = pytest.mark.skipif(
 
 # A system prompt that templating and the Modelfile must both leave alone.
 PROMPT = 'Réponds en français ✓.\nPaths look like C:\\Users\\me and "\\n" stays two characters.\n  Indented "quote".'
-
-
-def _collections_path():
-    if ROOT.parent.parent.name == "ansible_collections":
-        return str(ROOT.parents[2])
-    return str(ROOT / ".collections")
-
-
-def _call(url, method, path, payload=None):
-    data = None if payload is None else json.dumps(payload).encode()
-    request = urllib.request.Request(url + path, data=data, method=method)
-    with urllib.request.urlopen(request, timeout=30) as response:
-        body = response.read()
-    return json.loads(body) if body.strip() else None
-
-
-@pytest.fixture
-def emulator():
-    process = subprocess.Popen(
-        [sys.executable, str(EMULATOR), "serve", "--host", "127.0.0.1", "--port", "0", "--gpus", "2"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        env=dict(os.environ, OLLAMA_MAX_LOADED_MODELS="8"),
-    )
-    line = process.stdout.readline()
-    if not line.startswith("listening on "):
-        process.kill()
-        raise RuntimeError("emulator did not start: %r" % line)
-    yield line.split()[-1].rstrip("/")
-    process.terminate()
-    process.wait(timeout=10)
 
 
 def _converge(tmp_path, url, selection, **extra):
@@ -97,24 +65,24 @@ def _converge(tmp_path, url, selection, **extra):
         timeout=600,
         check=False,
         cwd=str(ROOT),
-        env=dict(os.environ, ANSIBLE_COLLECTIONS_PATH=_collections_path(), ANSIBLE_NOCOLOR="1"),
+        env=dict(os.environ, ANSIBLE_COLLECTIONS_PATH=collections_path(), ANSIBLE_NOCOLOR="1"),
     )
 
 
 def _put_local(url, *names):
     for name in names:
-        _call(url, "POST", "/_emulator/local", {"model": name, "from_catalog": name})
+        call(url, "POST", "/_emulator/local", {"model": name, "from_catalog": name})
 
 
 def _loaded(url):
-    return sorted(entry["name"] for entry in _call(url, "GET", "/api/ps")["models"])
+    return sorted(entry["name"] for entry in call(url, "GET", "/api/ps")["models"])
 
 
 def test_a_base_model_loaded_by_hand_makes_way_for_its_variant(emulator, tmp_path):
     _put_local(emulator, "qwen2.5-coder:1.5b-base", "llama3.1:8b", "mistral:7b")
     # Someone ran the base by hand, with the context the coding variant asks for: the variant would be
     # served by this runner, listed under the base's name.
-    _call(
+    call(
         emulator,
         "POST",
         "/api/generate",
@@ -156,4 +124,4 @@ def test_two_slots_sharing_one_runner_both_count_as_loaded(emulator, tmp_path):
     assert _loaded(emulator) == ["backup:latest", "coding-primary:latest"]
     assert "general-primary:latest: kept forever by the runner of another name" in output
     # The prompt reaches the server as written: line breaks, backslashes, quotes, non-ASCII text.
-    assert _call(emulator, "POST", "/api/show", {"model": "general-primary"})["system"] == PROMPT
+    assert call(emulator, "POST", "/api/show", {"model": "general-primary"})["system"] == PROMPT

@@ -13,28 +13,16 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import shutil
 import stat
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[3]
+from ansible_collections.llmops.ollama.tests.unit.roles.role_support import PLAYBOOK_COMMAND, ROOT, collections_path
 
-# The ansible-playbook next to this Python (a virtualenv run without activating it), else the PATH one.
-PLAYBOOK_COMMAND = shutil.which("ansible-playbook", path=str(Path(sys.executable).parent)) or shutil.which(
-    "ansible-playbook"
-)
 
 pytestmark = pytest.mark.skipif(PLAYBOOK_COMMAND is None or os.geteuid() != 0, reason="needs ansible-playbook and root")
-
-
-def _collections_path():
-    if ROOT.parent.parent.name == "ansible_collections":
-        return str(ROOT.parents[2])
-    return str(ROOT / ".collections")
 
 
 def _needles(token):
@@ -136,7 +124,7 @@ def test_a_token_never_reaches_the_output_or_the_log_and_its_file_is_root_only(t
         cwd=str(ROOT),
         env=dict(
             os.environ,
-            ANSIBLE_COLLECTIONS_PATH=_collections_path(),
+            ANSIBLE_COLLECTIONS_PATH=collections_path(),
             ANSIBLE_NOCOLOR="1",
             ANSIBLE_LOG_PATH=str(log),
             ANSIBLE_DIFF_ALWAYS="true",
