@@ -18,13 +18,12 @@ import subprocess
 import sys
 import time
 import urllib.request
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[3]
+from ansible_collections.llmops.ollama.tests.unit.roles.role_support import EMULATOR, ROOT, call
+
 PROGRAM = ROOT / "roles" / "models" / "files" / "ollama-warmup.py"
-EMULATOR = ROOT / "tests" / "emulator" / "ollama_emulator.py"
 
 pytestmark = pytest.mark.skipif(not EMULATOR.exists(), reason="the Ollama emulator is not in this tree")
 
@@ -67,24 +66,16 @@ def emulator_process():
     _stop(process)
 
 
-def _control(url, method, path, payload=None):
-    data = None if payload is None else json.dumps(payload).encode()
-    request = urllib.request.Request(url + path, data=data, method=method)
-    with urllib.request.urlopen(request, timeout=10) as response:
-        body = response.read()
-    return json.loads(body) if body.strip() else None
-
-
 class Emulator:
     def __init__(self, url):
         self.url = url
 
     def put_local(self, *names):
         for name in names:
-            _control(self.url, "POST", "/_emulator/local", {"model": name, "from_catalog": name})
+            call(self.url, "POST", "/_emulator/local", {"model": name, "from_catalog": name})
 
     def requests(self, path=None):
-        logged = _control(self.url, "GET", "/_emulator/requests")["requests"]
+        logged = call(self.url, "GET", "/_emulator/requests")["requests"]
         return [entry for entry in logged if path is None or entry["path"] == path]
 
     def loaded(self):
@@ -92,12 +83,12 @@ class Emulator:
             return {entry["name"]: entry for entry in json.loads(response.read())["models"]}
 
     def fault(self, **fault):
-        _control(self.url, "POST", "/_emulator/faults", fault)
+        call(self.url, "POST", "/_emulator/faults", fault)
 
 
 @pytest.fixture
 def emulator(emulator_process):
-    _control(emulator_process, "POST", "/_emulator/reset")
+    call(emulator_process, "POST", "/_emulator/reset")
     return Emulator(emulator_process)
 
 
@@ -330,14 +321,14 @@ def test_ollama_host_is_read_as_the_server_reads_it(value, expected):
 
 
 def _create(emulator, name, base, **fields):
-    _control(emulator.url, "POST", "/api/create", dict({"model": name, "from": base, "stream": False}, **fields))
+    call(emulator.url, "POST", "/api/create", dict({"model": name, "from": base, "stream": False}, **fields))
 
 
 def _generate(emulator, name, **options):
     payload = {"model": name, "keep_alive": -1, "stream": False}
     if options:
         payload["options"] = options
-    _control(emulator.url, "POST", "/api/generate", payload)
+    call(emulator.url, "POST", "/api/generate", payload)
 
 
 def test_a_variant_served_by_the_runner_of_its_base_counts_as_loaded(emulator, tmp_path, capsys):
