@@ -31,33 +31,18 @@ def goals(results):
     rows = []
     floor = results.get("floor")
     if floor:
-        ratio = floor["ratio_present_vs_ping"]["median"]
-        rows.append(
-            goal_row(
-                "no-op `ollama_model` task (`state: present`) vs `ping` task", "<= 1.3x", "%.2fx" % ratio, ratio <= 1.3
-            )
-        )
-        ratio = floor["ratio_loaded_vs_ping"]["median"]
-        rows.append(
-            goal_row(
-                "no-op `ollama_model` task (`state: loaded`) vs `ping` task", "<= 1.3x", "%.2fx" % ratio, ratio <= 1.3
-            )
-        )
-        counts = [floor["requests_per_present"], floor["requests_per_loaded"]]
+        kinds = [("present", "`state: present`"), ("loaded", "`state: loaded`")]
         if "requests_per_created" in floor:
-            ratio = floor["ratio_created_vs_ping"]["median"]
-            rows.append(
-                goal_row(
-                    "no-op `ollama_model` task (created variant, `state: loaded`) vs `ping` task",
-                    "<= 1.3x",
-                    "%.2fx" % ratio,
-                    ratio <= 1.3,
-                )
-            )
-            counts.append(floor["requests_per_created"])
+            kinds.append(("created", "created variant, `state: loaded`"))
+        for kind, label in kinds:
+            ratio = floor["ratio_%s_vs_ping" % kind]["median"]
+            what = "no-op `ollama_model` task (%s) vs `ping` task" % label
+            rows.append(goal_row(what, "<= 1.3x", "%.2fx" % ratio, ratio <= 1.3))
+        counts = [floor["requests_per_%s" % kind] for kind, _label in kinds]
         rows.append(
             goal_row(
-                "HTTP requests per no-op call (present / loaded%s)" % (" / created, loaded" if len(counts) > 2 else ""),
+                "HTTP requests per no-op call (%s)"
+                % " / ".join(("created, loaded" if k == "created" else k) for k, _l in kinds),
                 "<= 3",
                 " / ".join("%g" % c for c in counts),
                 max(counts) <= 3,

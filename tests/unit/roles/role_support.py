@@ -7,7 +7,9 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
 import sys
 import urllib.request
 from pathlib import Path
@@ -35,3 +37,34 @@ def call(url, method, path, payload=None):
     with urllib.request.urlopen(request, timeout=30) as response:
         body = response.read()
     return json.loads(body) if body.strip() else None
+
+
+def run_play(tmp_path, variables, timeout=600):
+    """``playbooks/03_ollama.yml`` as a user runs it, on this machine as host ``gpu-test``.
+
+    Service management is off and every file the role writes lives under ``tmp_path / "host"``,
+    which stays between runs of one test; ``variables`` (the play's ``-e``) come on top.
+    """
+    inventory = tmp_path / "hosts.yml"
+    inventory.write_text(json.dumps({"ollama": {"hosts": {"gpu-test": {"ansible_connection": "local"}}}}))
+    state = tmp_path / "host"
+    extra = {
+        "ansible_python_interpreter": sys.executable,
+        "ansible_become_method": "ansible.builtin.su",
+        "models_manage_service": False,
+        "models_config_dir": str(state / "etc"),
+        "models_modelfile_dir": str(state / "modelfiles"),
+        "models_state_dir": str(state / "var"),
+        "models_warmup_program": str(state / "warmup.py"),
+        "models_systemd_dir": str(state / "systemd"),
+    }
+    extra.update(variables)
+    return subprocess.run(
+        [PLAYBOOK_COMMAND, "-i", str(inventory), "-e", json.dumps(extra), str(PLAYBOOK)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+        cwd=str(ROOT),
+        env=dict(os.environ, ANSIBLE_COLLECTIONS_PATH=collections_path(), ANSIBLE_NOCOLOR="1"),
+    )

@@ -12,21 +12,11 @@ the role asked the server, and in which order.
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
-import sys
 
 import pytest
 
-from ansible_collections.llmops.ollama.tests.unit.roles.role_support import (
-    EMULATOR,
-    PLAYBOOK,
-    PLAYBOOK_COMMAND,
-    ROOT,
-    call,
-    collections_path,
-)
+from ansible_collections.llmops.ollama.tests.unit.roles.role_support import EMULATOR, PLAYBOOK_COMMAND, call, run_play
 
 
 pytestmark = pytest.mark.skipif(
@@ -42,33 +32,14 @@ VARIANTS = ["backup:latest", "coding-primary:latest", "experimental:latest", "ge
 
 def _play(tmp_path, url, slot4_model, **extra):
     """Run the play as a user would (-e slot4_model=...); the host's state stays under tmp_path between runs."""
-    inventory = tmp_path / "hosts.yml"
-    inventory.write_text(json.dumps({"ollama": {"hosts": {"gpu-test": {"ansible_connection": "local"}}}}))
-    state = tmp_path / "host"
     variables = {
-        "ansible_python_interpreter": sys.executable,
-        "ansible_become_method": "ansible.builtin.su",
         "slot4_model": slot4_model,
         "models_selection_file": str(tmp_path / "no-selection.json"),
         "models_fallback": FALLBACK,
-        "models_manage_service": False,
         "models_url": url,
-        "models_config_dir": str(state / "etc"),
-        "models_modelfile_dir": str(state / "modelfiles"),
-        "models_state_dir": str(state / "var"),
-        "models_warmup_program": str(state / "warmup.py"),
-        "models_systemd_dir": str(state / "systemd"),
     }
     variables.update(extra)
-    done = subprocess.run(
-        [PLAYBOOK_COMMAND, "-i", str(inventory), "-e", json.dumps(variables), str(PLAYBOOK)],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-        cwd=str(ROOT),
-        env=dict(os.environ, ANSIBLE_COLLECTIONS_PATH=collections_path(), ANSIBLE_NOCOLOR="1"),
-    )
+    done = run_play(tmp_path, variables)
     return done, done.stdout + done.stderr
 
 

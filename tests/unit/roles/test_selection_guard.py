@@ -7,18 +7,10 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 
-from ansible_collections.llmops.ollama.tests.unit.roles.role_support import (
-    PLAYBOOK,
-    PLAYBOOK_COMMAND,
-    ROOT,
-    collections_path,
-)
+from ansible_collections.llmops.ollama.tests.unit.roles.role_support import PLAYBOOK, PLAYBOOK_COMMAND, ROOT, run_play
 
 
 pytestmark = pytest.mark.skipif(PLAYBOOK_COMMAND is None or not PLAYBOOK.exists(), reason="needs ansible-playbook")
@@ -45,31 +37,10 @@ def test_an_invalid_selection_file_stops_the_play_before_any_change(tmp_path):
 
 
 def _run_play(tmp_path, **extra_vars):
-    inventory = tmp_path / "hosts.yml"
-    inventory.write_text(json.dumps({"ollama": {"hosts": {"gpu-test": {"ansible_connection": "local"}}}}))
-    state = tmp_path / "host"
-    extra = {
-        "ansible_python_interpreter": sys.executable,
-        "models_manage_service": False,
-        "models_url": "http://127.0.0.1:9",
-        "models_api_wait_timeout": 1,
-        "models_config_dir": str(state / "etc"),
-        "models_modelfile_dir": str(state / "modelfiles"),
-        "models_state_dir": str(state / "var"),
-        "models_warmup_program": str(state / "warmup.py"),
-        "models_systemd_dir": str(state / "systemd"),
-    }
-    extra.update(extra_vars)
-    done = subprocess.run(
-        [PLAYBOOK_COMMAND, "-i", str(inventory), "-e", json.dumps(extra), str(PLAYBOOK)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-        cwd=str(ROOT),
-        env=dict(os.environ, ANSIBLE_COLLECTIONS_PATH=collections_path(), ANSIBLE_NOCOLOR="1"),
-    )
-    return done, done.stdout + done.stderr, state
+    variables = {"models_url": "http://127.0.0.1:9", "models_api_wait_timeout": 1}
+    variables.update(extra_vars)
+    done = run_play(tmp_path, variables, timeout=300)
+    return done, done.stdout + done.stderr, tmp_path / "host"
 
 
 @pytest.mark.parametrize("name", ["invalid_empty.json", "invalid_not_json.json", "invalid_truncated.json"])

@@ -13,19 +13,10 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 
 import pytest
 
-from ansible_collections.llmops.ollama.tests.unit.roles.role_support import (
-    EMULATOR,
-    PLAYBOOK,
-    PLAYBOOK_COMMAND,
-    ROOT,
-    call,
-    collections_path,
-)
+from ansible_collections.llmops.ollama.tests.unit.roles.role_support import EMULATOR, PLAYBOOK_COMMAND, call, run_play
 
 
 pytestmark = pytest.mark.skipif(
@@ -41,32 +32,13 @@ PROMPT = 'Réponds en français ✓.\nPaths look like C:\\Users\\me and "\\n" st
 def _converge(tmp_path, url, selection, **extra):
     selection_file = tmp_path / "model_selection.json"
     selection_file.write_text(json.dumps(dict({"timestamp": "2025-01-15T10:30:00Z"}, **selection)))
-    inventory = tmp_path / "hosts.yml"
-    inventory.write_text(json.dumps({"ollama": {"hosts": {"gpu-test": {"ansible_connection": "local"}}}}))
-    state = tmp_path / "host"
     variables = {
-        "ansible_python_interpreter": sys.executable,
-        "ansible_become_method": "ansible.builtin.su",
         "models_selection_file": str(selection_file),
         "models_fallback": {"coding": "qwen2.5-coder:1.5b-base", "general": "llama3.1:8b", "backup": "mistral:7b"},
-        "models_manage_service": False,
         "models_url": url,
-        "models_config_dir": str(state / "etc"),
-        "models_modelfile_dir": str(state / "modelfiles"),
-        "models_state_dir": str(state / "var"),
-        "models_warmup_program": str(state / "warmup.py"),
-        "models_systemd_dir": str(state / "systemd"),
     }
     variables.update(extra)
-    return subprocess.run(
-        [PLAYBOOK_COMMAND, "-i", str(inventory), "-e", json.dumps(variables), str(PLAYBOOK)],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-        cwd=str(ROOT),
-        env=dict(os.environ, ANSIBLE_COLLECTIONS_PATH=collections_path(), ANSIBLE_NOCOLOR="1"),
-    )
+    return run_play(tmp_path, variables)
 
 
 def _put_local(url, *names):
