@@ -14,11 +14,9 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import hashlib
 import json
 import os
 import re
-import socket
 import ssl
 import sys
 import time
@@ -117,16 +115,6 @@ def parse_version(text):
     return parsed
 
 
-def sha256_file(path, chunk=1 << 20):
-    digest = hashlib.sha256()
-    with open(path, "rb") as stream:
-        block = stream.read(chunk)
-        while block:
-            digest.update(block)
-            block = stream.read(chunk)
-    return "sha256:" + digest.hexdigest()
-
-
 def open_url(url, method=None, context=None, **kwargs):
     """``ansible.module_utils.urls.open_url`` with a TLS context given by the caller.
 
@@ -178,116 +166,31 @@ class StreamResponseProblem(Exception):
     """Raised inside stream handling; turned into OllamaError with the call's context."""
 
 
-def _error_text(body):
-    """The server's message: the ``error`` member of a JSON body, else the plain text."""
-    if body is None:
-        return ""
-    if isinstance(body, bytes):
-        body = body.decode("utf-8", "replace")
-    body = body.strip()
-    try:
-        data = json.loads(body)
-    except ValueError:
-        return body[:500]
-    if isinstance(data, dict) and data.get("error"):
-        error = data["error"]
-        if isinstance(error, dict):
-            return str(error.get("message") or error)
-        return str(error)
-    return body[:500]
-
-
-# Texts of TLS failures that do not arrive as an ssl.SSLError: the alert names of a refused
-# handshake (unknown CA, certificate required...), an EOF in the middle of one, a plain-HTTP answer.
-_TLS_TEXT = re.compile(r"tlsv|\bssl|certificate|alert|handshake|violation of protocol|wrong.version.number", re.I)
-
-
-def _is_tls_failure(exc):
-    """Whether a transport error is a TLS failure, wherever in the exception chain it sits.
-
-    Retrying such a failure cannot help, and "is the server running" would send the user the
-    wrong way: the server answered, it only refused the handshake (or we refused its certificate).
-    """
-    seen = []
-    pending = [exc]
-    while pending and len(seen) < 10:
-        item = pending.pop()
-        if item is None or any(item is other for other in seen):
-            continue
-        seen.append(item)
-        if isinstance(item, (ssl.SSLError, ssl.CertificateError, SSLValidationError)):
-            return True
-        if isinstance(item, BaseException):
-            pending.extend((getattr(item, "reason", None), item.__cause__, item.__context__))
-    return any(_TLS_TEXT.search(str(item)) for item in seen)
-
-
-class _DeferredContext(ssl.SSLContext):
-    """The TLS context of one client, built on its first handshake and then reused.
+class _DeferredContext:
+    """The TLS context of one client, built on its first use and then reused.
 
     ``open_url`` builds a context for every request unless given one, and building one reads every
-    CA certificate of the host (about 50 ms each time). Plain-HTTP calls never need one, and a
-    redirect to https (or an https URL) gets exactly the context ``open_url`` would have built.
+    CA certificate of the host (about 50 ms each time). Plain-HTTP calls never need one, so this
+    stand-in builds nothing until an HTTPS connection (an https URL, or a redirect to one) reads or
+    sets an attribute of it; from then on every attribute is the real context's, the one
+    ``open_url`` would have built. Even an empty ``ssl.SSLContext`` costs a millisecond or two
+    (OpenSSL reads its configuration), which is why this is not a subclass of it.
     """
 
-    def __new__(cls, factory):
-        context = super(_DeferredContext, cls).__new__(cls, ssl.PROTOCOL_TLS_CLIENT)
-        context._llmops_factory = factory
-        context._llmops_real = None
-        return context
-
-    def __init__(self, factory):  # pylint: disable=super-init-not-called
-        # Everything happens in __new__; SSLContext takes no __init__ arguments.
-        pass
+    def __init__(self, factory):
+        object.__setattr__(self, "_llmops_factory", factory)
+        object.__setattr__(self, "_llmops_real", None)
 
     def real(self):
         if self._llmops_real is None:
-            self._llmops_real = self._llmops_factory()
+            object.__setattr__(self, "_llmops_real", self._llmops_factory())
         return self._llmops_real
 
-    def wrap_socket(self, *args, **kwargs):
-        return self.real().wrap_socket(*args, **kwargs)
+    def __getattr__(self, name):
+        return getattr(self.real(), name)
 
-    def wrap_bio(self, *args, **kwargs):
-        return self.real().wrap_bio(*args, **kwargs)
-
-
-def _hint(action, status, message, path):
-    text = (message or "").lower()
-    if status in (401,):
-        return "The server wants authentication: check api_token"
-    if status == 403:
-        return (
-            "The server refused the request: check api_token, or, for a bare 403, the server's Host-header "
-            "check (a server bound to 127.0.0.1 behind a proxy needs OLLAMA_HOST=0.0.0.0 or a local Host)"
-        )
-    if "page not found" in text or (status == 405 and "method not allowed" in text):
-        return "This Ollama server does not provide %s; upgrade Ollama" % path
-    if "path or modelfile are required" in text:
-        return "The server expects the pre-0.5.5 create request; upgrade Ollama or check that /api/version is honest"
-    if "neither 'from' or 'files' was specified" in text:
-        return "The server expects the structured create request of Ollama 0.5.5 and later"
-    if action.startswith("pull") or "pull model manifest" in text:
-        if "file does not exist" in text or status == 404:
-            return (
-                "Check the model name and tag: the registry does not have it (a private registry needs "
-                "host/namespace/model:tag, and insecure: true when it speaks plain HTTP)"
-            )
-        if "pull model manifest" in text:
-            return "Check that the registry is reachable from the Ollama server (proxy, DNS, firewall)"
-    if "does not support generate" in text or "does not support chat" in text:
-        return "This is an embedding model: use kind: embedding or kind: auto"
-    if "does not support embeddings" in text:
-        return "This is not an embedding model: use kind: completion or kind: auto"
-    if "memory" in text and action.startswith("load"):
-        return "The model does not fit: unload other models, lower num_ctx or choose a smaller quantization"
-    if "invalid model name" in text or ("is invalid" in text and action.startswith("delete")):
-        return "Model names are [host[:port]/namespace/]model[:tag]"
-    if status == 503:
-        return "The server is busy (queue full); retry later or raise OLLAMA_MAX_QUEUE"
-    if status == 404 and action.startswith(("load", "show", "unload", "delete")):
-        return "The model is not on the server: pull or create it first (state: present)"
-    return None
+    def __setattr__(self, name, value):
+        setattr(self.real(), name, value)
 
 
 def redact_token(text, token):
@@ -431,17 +334,27 @@ class OllamaClient:
                     raw = exc.read()
                 except Exception:
                     raw = b""
-                message = _error_text(raw) or str(exc.reason or "")
+                # Imported here: only a failed call needs the explanations of failures.
+                from ansible_collections.llmops.ollama.plugins.module_utils._diagnose import (  # noqa: PLC0415
+                    error_text,
+                    hint,
+                )
+
+                message = error_text(raw) or str(exc.reason or "")
                 raise self._error(
                     action,
                     message or "HTTP error",
                     model=model,
                     status=exc.code,
-                    hint=_hint(action, exc.code, message, path),
+                    hint=hint(action, exc.code, message, path),
                     server_message=message,
                 )
             except (OSError, URLError, UrlsConnectionError, SSLValidationError, HTTPException) as exc:
-                tls = _is_tls_failure(exc)
+                from ansible_collections.llmops.ollama.plugins.module_utils._diagnose import (  # noqa: PLC0415
+                    is_tls_failure,
+                )
+
+                tls = is_tls_failure(exc)
                 reason = exc if tls and isinstance(exc, ssl.SSLError) else getattr(exc, "reason", None) or exc
                 if not tls and self.wait_timeout and not self._answered:
                     if deadline is None:
@@ -453,27 +366,12 @@ class OllamaClient:
                 raise self._transport_error(action, model, reason, use_timeout)
 
     def _transport_error(self, action, model, reason, timeout):
-        text = str(reason)
-        if isinstance(reason, (socket.timeout,)) or "timed out" in text:
-            return self._error(
-                action,
-                "no answer within %s seconds (%s)" % (timeout, text),
-                model=model,
-                hint="Raise timeout (or stall_timeout for pulls and creates), or check the server's load",
-            )
-        if _is_tls_failure(reason):
-            return self._error(
-                action,
-                "TLS error: %s" % text,
-                model=model,
-                hint="Check validate_certs, ca_path, client_cert and client_key",
-            )
-        hint = "Is the Ollama server running (systemctl status ollama) and is url right?"
-        if self.wait_timeout:
-            hint += " It did not answer within wait_timeout=%s seconds" % self.wait_timeout
-        else:
-            hint += " Set wait_timeout when the host has just booted"
-        return self._error(action, "cannot connect: %s" % text, model=model, hint=hint)
+        from ansible_collections.llmops.ollama.plugins.module_utils._diagnose import (  # noqa: PLC0415
+            transport_problem,
+        )
+
+        detail, hint = transport_problem(reason, timeout, self.wait_timeout)
+        return self._error(action, detail, model=model, hint=hint)
 
     def request(self, method, path, body=None, *, action="call", model=None, timeout=None):
         """One request, whole answer: parsed JSON, or None for the API's empty success bodies."""
@@ -503,75 +401,12 @@ class OllamaClient:
         ``stall_timeout`` is the longest silence or lack of progress tolerated (socket read
         timeout plus a progress clock); there is no total time limit.
         """
+        # Imported here: most runs neither pull nor create.
+        from ansible_collections.llmops.ollama.plugins.module_utils._transfer import read_stream  # noqa: PLC0415
+
         stall = stall_timeout if stall_timeout and stall_timeout > 0 else None
         response = self.open("POST", path, body=body, action=action, model=model, timeout=stall or 0)
-        last_status = None
-        last_progress = self.clock()
-        try:
-            while True:
-                try:
-                    line = response.readline()
-                except (socket.timeout, ssl.SSLError) as exc:
-                    if isinstance(exc, socket.timeout) or "timed out" in str(exc):
-                        raise self._error(
-                            action,
-                            "no progress for %s seconds (last status: %s)" % (stall, last_status or "none"),
-                            model=model,
-                            hint="The server or the registry stalled; retry, or raise stall_timeout",
-                        )
-                    raise self._transport_error(action, model, exc, stall)
-                except (OSError, HTTPException) as exc:
-                    raise self._error(
-                        action,
-                        "the connection broke after status %r: %s" % (last_status or "none", exc),
-                        model=model,
-                        hint="Retry; an interrupted pull resumes where it stopped",
-                    )
-                if not line:
-                    break
-                line = line.strip()
-                if not line:
-                    continue
-                try:
-                    item = json.loads(line.decode("utf-8") if isinstance(line, bytes) else line)
-                except ValueError:
-                    raise self._error(action, "unexpected line in the answer: %r" % line[:200], model=model)
-                if not isinstance(item, dict):
-                    continue
-                if item.get("error"):
-                    message = str(item["error"])
-                    raise self._error(
-                        action,
-                        message,
-                        model=model,
-                        hint=_hint(action, None, message, path),
-                        server_message=message,
-                    )
-                moved = progress.update(item) if progress is not None else True
-                if item.get("status") != last_status:
-                    moved = True
-                last_status = item.get("status") or last_status
-                now = self.clock()
-                if moved:
-                    last_progress = now
-                elif stall and now - last_progress > stall:
-                    raise self._error(
-                        action,
-                        "no progress for %s seconds (last status: %s)" % (stall, last_status or "none"),
-                        model=model,
-                        hint="The server or the registry stalled; retry, or raise stall_timeout",
-                    )
-        finally:
-            response.close()
-            if progress is not None and progress.path:
-                progress.write()
-        if last_status != "success":
-            raise self._error(
-                action,
-                "the answer ended without success (last status: %s)" % (last_status or "none"),
-                model=model,
-                hint="The connection was probably cut; retry",
-            )
+        read_stream(self, response, path, action=action, model=model, stall=stall, progress=progress)
 
     # -----------------------------------------------------------------------------------------
     # API
@@ -680,19 +515,7 @@ class OllamaClient:
         return True
 
     def upload_blob(self, path, digest=None, stall_timeout=300):
-        """Upload a local file as ``sha256:<hex>`` unless the server already has it."""
-        digest = digest or sha256_file(path)
-        if self.blob_exists(digest):
-            return digest, False
-        size = os.path.getsize(path)
-        with open(path, "rb") as stream:
-            response = self.open(
-                "POST",
-                "/api/blobs/%s" % digest,
-                data=stream,
-                headers={"Content-Type": "application/octet-stream", "Content-Length": str(size)},
-                action="upload %s as blob" % os.path.basename(path),
-                timeout=stall_timeout or 0,
-            )
-            response.close()
-        return digest, True
+        """Upload a local file as ``sha256:<hex>`` unless the server already has it: ``(digest, sent)``."""
+        from ansible_collections.llmops.ollama.plugins.module_utils._transfer import upload_blob  # noqa: PLC0415
+
+        return upload_blob(self, path, digest, stall_timeout)

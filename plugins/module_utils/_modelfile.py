@@ -70,9 +70,10 @@ KNOWN_PARAMETERS = INT_PARAMETERS | FLOAT_PARAMETERS | BOOL_PARAMETERS | LIST_PA
 
 _GO_TRUE = ("1", "t", "T", "TRUE", "true", "True")
 _GO_FALSE = ("0", "f", "F", "FALSE", "false", "False")
-_INT_TEXT = re.compile(r"^[+-]?\d+$")
-_FLOAT_TEXT = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$|^[+-]?(inf|infinity|nan)$", re.IGNORECASE)
-_SEMVER = re.compile(r"^v?\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$")
+# Patterns, compiled by ``re`` on first use: most Modelfiles type no number from text.
+_INT_TEXT = r"^[+-]?\d+$"
+_FLOAT_TEXT = r"(?i)^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$|^[+-]?(inf|infinity|nan)$"
+_SEMVER = r"^v?\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$"
 
 
 class ModelfileError(ValueError):
@@ -87,7 +88,7 @@ def _type_one(name, value):
             return value
         if isinstance(value, float) and value == int(value):
             return int(value)
-        if isinstance(value, str) and _INT_TEXT.match(value.strip()):
+        if isinstance(value, str) and re.match(_INT_TEXT, value.strip()):
             return int(value.strip())
         raise ModelfileError("parameter %s must be an integer, got %r" % (name, value))
     if name in FLOAT_PARAMETERS:
@@ -95,7 +96,7 @@ def _type_one(name, value):
             raise ModelfileError("parameter %s must be a number, got %r" % (name, value))
         if isinstance(value, (int, float)):
             return float(value)
-        if isinstance(value, str) and _FLOAT_TEXT.match(value.strip()):
+        if isinstance(value, str) and re.match(_FLOAT_TEXT, value.strip()):
             return float(value.strip())
         raise ModelfileError("parameter %s must be a number, got %r" % (name, value))
     if name in BOOL_PARAMETERS:
@@ -230,7 +231,7 @@ def parse_modelfile(text, warnings=None):
         elif instruction == "message":
             definition.setdefault("messages", []).append({"role": key, "content": value})
         elif instruction == "requires":
-            if not _SEMVER.match(value.strip()):
+            if not re.match(_SEMVER, value.strip()):
                 raise ModelfileError(
                     "(line %d): requires must be a valid semver (e.g. 0.14.0), got %r" % (number, value)
                 )

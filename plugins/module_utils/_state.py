@@ -2,7 +2,7 @@
 # Copyright (c) llmops.ollama contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""keep_alive normalisation, model views and their comparison.
+"""keep_alive normalisation, /api/show data and the model views that results and diffs are made of.
 
 PRIVATE to the collection: may change at any time. Pure functions, no Ansible imports and no
 I/O, so unit tests call them directly and the modules share one notion of "the same model".
@@ -22,8 +22,10 @@ from ansible_collections.llmops.ollama.plugins.module_utils._names import same_m
 # "forever" is about 292 years ahead, so any threshold in between works.
 FOREVER_AFTER_SECONDS = 20 * 365 * 24 * 3600
 
-_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
-_DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|\u00b5s|\u03bcs|ms|s|m|h)")
+# Patterns rather than compiled expressions: each module run is a new process, and most runs never
+# parse a keep_alive string or a blob path (``re`` compiles and caches a pattern on first use).
+_NUMBER = r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$"
+_DURATION_PART = r"(\d+(?:\.\d*)?|\.\d+)(ns|us|\u00b5s|\u03bcs|ms|s|m|h)"
 _DURATION_UNIT_SECONDS = {
     "ns": 1e-9,
     "us": 1e-6,
@@ -54,7 +56,7 @@ def _go_duration_seconds(text):
     total = 0.0
     pos = 0
     while pos < len(body):
-        match = _DURATION_PART.match(body, pos)
+        match = re.compile(_DURATION_PART).match(body, pos)
         if not match:
             return None
         total += float(match.group(1)) * _DURATION_UNIT_SECONDS[match.group(2)]
@@ -80,7 +82,7 @@ def keep_alive_seconds(value):
     if not isinstance(value, str):
         raise KeepAliveError("keep_alive must be a number or a duration string, got %s" % type(value).__name__)
     text = value.strip().strip("'\"").strip()
-    if _NUMBER.match(text):
+    if re.match(_NUMBER, text):
         return float(text)
     seconds = _go_duration_seconds(text)
     if seconds is None:
@@ -233,7 +235,7 @@ def parse_show_parameters(text):
     return result
 
 
-_BLOB_DIGEST = re.compile(r"sha256[-:]([0-9a-fA-F]{64})")
+_BLOB_DIGEST = r"sha256[-:]([0-9a-fA-F]{64})"
 
 
 def modelfile_blobs(modelfile_text):
@@ -250,7 +252,7 @@ def modelfile_blobs(modelfile_text):
         key = parts[0].lower()
         if key not in found:
             continue
-        match = _BLOB_DIGEST.search(parts[1])
+        match = re.search(_BLOB_DIGEST, parts[1])
         if match:
             found[key].append(match.group(1).lower())
     return found
@@ -364,97 +366,3 @@ DIFF_KEYS = ("present", "digest", "parameters", "template", "system", "loaded", 
 def diff_view(view):
     """The part of a view shown by ``--diff``; keys that were not looked at are left out."""
     return dict((key, view.get(key)) for key in DIFF_KEYS if view.get(key) is not None)
-
-
-# ---------------------------------------------------------------------------------------------
-# Comparison of a created model with its definition
-
-
-def _normal_value(value):
-    if isinstance(value, bool):
-        return ("bool", value)
-    if isinstance(value, (int, float)):
-        return ("number", float(value))
-    if isinstance(value, list):
-        return ("list", tuple(sorted(repr(_normal_value(v)) for v in value)))
-    return ("text", str(value))
-
-
-def normal_parameters(parameters):
-    """Parameters as a comparable set: order and int/float spelling do not matter."""
-    return dict((key, _normal_value(value)) for key, value in (parameters or {}).items())
-
-
-def expected_parameters(desired, base_parameters):
-    """The server merges parameters: the new keys win, the base model's others are kept."""
-    merged = dict(base_parameters or {})
-    merged.update(desired or {})
-    return merged
-
-
-def definition_differences(definition, current_show, base_show=None, base_known=False):
-    """Reasons (strings) why the model built from ``definition`` differs from ``current_show``.
-
-    ``definition`` holds the typed create fields (``parameters``, ``template``, ``system``,
-    ``messages``, ``license``, ``quantize``). Fields the definition leaves out are inherited from
-    the base model, so they are compared with the base when it is known (``base_known``) and
-    otherwise not at all. Weights are compared elsewhere (they need blob digests).
-    """
-    reasons = []
-    current_params = parse_show_parameters(current_show.get("parameters"))
-    desired_params = definition.get("parameters") or {}
-    if base_known:
-        base_params = parse_show_parameters((base_show or {}).get("parameters"))
-        wanted = expected_parameters(desired_params, base_params)
-        if normal_parameters(wanted) != normal_parameters(current_params):
-            changed = sorted(
-                set(
-                    key
-                    for key in set(wanted) | set(current_params)
-                    if normal_parameters({key: wanted.get(key)}) != normal_parameters({key: current_params.get(key)})
-                )
-            )
-            reasons.append("parameters differ (%s)" % ", ".join(changed))
-    else:
-        current_normal = normal_parameters(current_params)
-        changed = sorted(
-            key for key, value in normal_parameters(desired_params).items() if current_normal.get(key) != value
-        )
-        if changed:
-            reasons.append("parameters differ (%s)" % ", ".join(changed))
-
-    for field in ("template", "system"):
-        if definition.get(field) is not None:
-            wanted = definition[field]
-        elif base_known:
-            wanted = (base_show or {}).get(field) or ""
-        else:
-            continue
-        if (current_show.get(field) or "") != wanted:
-            reasons.append("%s differs" % field)
-
-    wanted_messages = definition.get("messages") or None
-    if wanted_messages is None and base_known:
-        wanted_messages = (base_show or {}).get("messages") or []
-    if wanted_messages is not None:
-        current_messages = [
-            {"role": m.get("role"), "content": m.get("content")} for m in current_show.get("messages") or []
-        ]
-        wanted_messages = [{"role": m.get("role"), "content": m.get("content")} for m in wanted_messages]
-        if current_messages != wanted_messages:
-            reasons.append("messages differ")
-
-    licenses = definition.get("license")
-    if licenses:
-        current_license = current_show.get("license") or ""
-        if isinstance(current_license, list):
-            current_license = "\n".join(current_license)
-        if any(text not in current_license for text in licenses):
-            reasons.append("license differs")
-
-    quantize = definition.get("quantize")
-    if quantize:
-        level = ((current_show.get("details") or {}).get("quantization_level") or "").lower()
-        if level != quantize.lower():
-            reasons.append("quantization differs (%s, want %s)" % (level or "unknown", quantize))
-    return reasons

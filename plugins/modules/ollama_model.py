@@ -375,8 +375,6 @@ diff:
   sample: {"before": {"present": false}, "after": {"present": true, "digest": "46e0c10c039e"}}
 """
 
-import datetime
-import os
 import traceback
 
 from ansible.module_utils.basic import AnsibleModule
@@ -385,144 +383,28 @@ from ansible_collections.llmops.ollama.plugins.module_utils._api import (
     OllamaError,
     connection_argument_spec,
     redact_token,
-    sha256_file,
 )
 from ansible_collections.llmops.ollama.plugins.module_utils._names import InvalidModelName, display_name
 from ansible_collections.llmops.ollama.plugins.module_utils._state import (
     KeepAliveError,
     apply_loaded,
-    definition_differences,
-    describe_keep_alive,
-    detect_kind,
     diff_view,
     find_listed,
-    is_forever,
-    keep_alive_payload,
     keep_alive_satisfied,
     keep_alive_seconds,
     model_view,
-    modelfile_blobs,
-    parse_show_parameters,
-    utcnow,
-    weights_identity,
 )
 
-CREATE_FIELDS = (
-    "parameters",
-    "template",
-    "system",
-    "license",
-    "messages",
-    "quantize",
-    "requires",
-    "renderer",
-    "parser",
-)
-GGUF_MAGIC = b"GGUF"
-# A loaded model's new definition is built under its name plus this suffix before the old one
-# leaves memory.
-CANDIDATE_SUFFIX = "-llmops-candidate"
-# The options the server's runner is started with; a difference in one forces a reload.
-RUNNER_OPTIONS = ("num_ctx", "num_batch", "num_gpu", "main_gpu", "use_mmap", "num_thread")
 STRUCTURED_OPTIONS = ("parameters", "system", "template", "messages", "license", "adapters")
 
 
-class DefinitionError(ValueError):
-    pass
-
-
-def _effective_context(num_ctx, show):
-    """num_ctx as the server runs it: capped at the context length the model was trained for."""
-    info = show.get("model_info") or {}
-    trained = info.get("%s.context_length" % info.get("general.architecture"))
-    if isinstance(trained, int) and not isinstance(trained, bool) and 0 < trained < num_ctx:
-        return trained
-    return num_ctx
-
-
-def _require_gguf(instruction, written, path):
-    """Refuse a local file that is not GGUF weights before anything is sent.
-
-    The file would be uploaded to the server, which may be another host: a typo or a path to a
-    secret must not copy an arbitrary file of the managed node there.
-    """
-    try:
-        with open(path, "rb") as stream:
-            magic = stream.read(4)
-    except OSError as exc:
-        raise DefinitionError("cannot read %s %s: %s" % (instruction, written, exc))
-    if magic != GGUF_MAGIC:
-        raise DefinitionError(
-            '%s %s is not a GGUF file (it does not start with "GGUF"); point %s at a .gguf file%s'
-            % (instruction, written, instruction, " or a model name" if instruction == "FROM" else "")
-        )
-
-
-def build_definition(params, warnings):
-    """The typed create definition from the task, or None when the model is to be pulled."""
-    if params["modelfile"] is None and params["modelfile_path"] is None and params["from"] is None:
-        if params["quantize"]:
-            raise DefinitionError("quantize needs a definition: modelfile, modelfile_path or from")
-        return None
-    # Imported here: most tasks pull or load a model and never need the Modelfile code, and
-    # every import is compiled anew in each module run (about 5 ms of a no-op that takes 70).
-    from ansible_collections.llmops.ollama.plugins.module_utils._modelfile import (  # noqa: PLC0415
-        local_path,
-        parse_modelfile,
-        type_parameters,
-    )
-
-    base_dir = None
-    if params["modelfile"] is not None:
-        definition = parse_modelfile(params["modelfile"], warnings)
-    elif params["modelfile_path"] is not None:
-        path = params["modelfile_path"]
-        try:
-            with open(path, "rb") as stream:
-                text = stream.read().decode("utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise DefinitionError("cannot read modelfile_path %s: %s" % (path, exc))
-        definition = parse_modelfile(text, warnings)
-        base_dir = os.path.dirname(os.path.abspath(path))
-    else:
-        definition = {"from": params["from"]}
-        if params["parameters"]:
-            definition["parameters"] = type_parameters(params["parameters"], warnings)
-        for field in ("system", "template", "license", "adapters"):
-            if params[field] is not None:
-                definition[field] = params[field]
-        if params["messages"]:
-            definition["messages"] = [{"role": m["role"], "content": m["content"]} for m in params["messages"]]
-    if params["quantize"]:
-        definition["quantize"] = params["quantize"]
-    if definition.get("draft"):
-        raise DefinitionError("DRAFT models are not supported by this module")
-
-    definition["from_path"] = local_path(definition["from"], base_dir)
-    if definition["from_path"] and os.path.isdir(definition["from_path"]):
-        raise DefinitionError(
-            "FROM %s is a directory; this module uploads single GGUF files, point FROM at the .gguf file"
-            % definition["from"]
-        )
-    if definition["from_path"]:
-        _require_gguf("FROM", definition["from"], definition["from_path"])
-    else:
-        try:
-            display_name(definition["from"])
-        except InvalidModelName as exc:
-            raise DefinitionError("FROM is neither an existing file nor a valid model name: %s" % exc)
-    adapter_paths = []
-    for adapter in definition.get("adapters") or []:
-        path = local_path(adapter, base_dir)
-        if not path or not os.path.isfile(path):
-            raise DefinitionError("ADAPTER %s is not a file on this host" % adapter)
-        _require_gguf("ADAPTER", adapter, path)
-        adapter_paths.append(path)
-    definition["adapter_paths"] = adapter_paths
-    return definition
-
-
 class ModelReconciler:
+    """Looks at the server and compares it with the task; ``ModelChanges`` acts on a difference.
+
+    A run that finds nothing to change stays in this class, which is all that such a run
+    compiles besides the client: the module_utils that change things are imported on demand.
+    """
+
     def __init__(self, module, client):
         self.module = module
         self.client = client
@@ -532,30 +414,43 @@ class ModelReconciler:
         self.warnings = []
         self.result_extra = {}
         self.name = display_name(self.params["name"])
-        self.definition = build_definition(self.params, self.warnings)
+        self.definition = None
+        if any(self.params[key] is not None for key in ("modelfile", "modelfile_path", "from")):
+            # Imported here: most tasks pull or load a model and never need the definition code.
+            from ansible_collections.llmops.ollama.plugins.module_utils._definition import (  # noqa: PLC0415
+                build_definition,
+            )
+
+            self.definition = build_definition(self.params, self.warnings)
+        elif self.params["quantize"]:
+            raise ValueError("quantize needs a definition: modelfile, modelfile_path or from")
         self.keep_alive = keep_alive_seconds(self.params["keep_alive"])
         if self.params["state"] == "loaded" and self.keep_alive == 0:
             raise KeepAliveError("keep_alive 0 would unload the model at once; use state: unloaded")
         self._file_digests = {}
         self._shows = {}
+        self._changes = None
 
     # helpers ------------------------------------------------------------------------------
 
-    def _progress(self, name):
-        # Imported here for the reason given in build_definition: only pulls and creates report.
-        from ansible_collections.llmops.ollama.plugins.module_utils._progress import Progress  # noqa: PLC0415
+    def changes(self):
+        if self._changes is None:
+            from ansible_collections.llmops.ollama.plugins.module_utils._changes import ModelChanges  # noqa: PLC0415
 
-        return Progress(name, self.params["progress_path"])
+            self._changes = ModelChanges(self)
+        return self._changes
 
-    def _digest(self, path):
+    def file_digest(self, path):
         if path not in self._file_digests:
+            from ansible_collections.llmops.ollama.plugins.module_utils._transfer import sha256_file  # noqa: PLC0415
+
             self._file_digests[path] = sha256_file(path)
         return self._file_digests[path]
 
-    def _wait(self, present, digest=None):
+    def wait(self, present, digest=None):
         return self.client.wait_running(self.name, present, match=lambda models: self._match_running(models, digest))
 
-    def _running(self, digest=None):
+    def running(self, digest=None):
         return self._match_running(self.client.running(), digest)
 
     def _match_running(self, models, digest=None):
@@ -570,59 +465,20 @@ class ModelReconciler:
             entry = next((m for m in models if m.get("digest") == digest), None)
         if entry is not None or not models:
             return entry
-        mine = self._weights(self.name)
-        if mine is None:
-            return None
-        details = (self._show(self.name) or {}).get("details") or {}
-        for candidate in models:
-            other = candidate.get("name") or candidate.get("model")
-            theirs = candidate.get("details") or {}
-            # Runners whose details differ cannot share our weights; skip asking about them.
-            if not other or any(
-                theirs.get(k) != details.get(k)
-                for k in ("family", "parameter_size", "quantization_level")
-                if details.get(k) is not None and theirs.get(k) is not None
-            ):
-                continue
-            if self._weights(other) == mine and self._same_runner_options(candidate, other):
-                return candidate
-        return None
+        from ansible_collections.llmops.ollama.plugins.module_utils._runners import shared_runner  # noqa: PLC0415
 
-    def _show(self, name):
+        return shared_runner(self.name, models, self.show)
+
+    def show(self, name):
         """/api/show, asked once per name until this run changes the model."""
         key = display_name(name)
         if key not in self._shows:
             self._shows[key] = self.client.show(name)
         return self._shows[key]
 
-    def _weights(self, name):
-        """The model-layer blob and the adapters, which the server keys its runners by."""
-        show = self._show(name)
-        identity = weights_identity(show)
-        if not identity or not identity.startswith("blob:"):
-            return None
-        return identity, sorted(modelfile_blobs(show.get("modelfile"))["adapter"])
-
-    def _same_runner_options(self, entry, other):
-        """Whether the runner ``entry``, loaded for ``other``, would serve this model without a reload.
-
-        The server reloads a runner whose options (num_ctx...) differ from the request's
-        (needsReload). The context the runner really has is in /api/ps (``context_length``);
-        other options are compared only where both models set them, since the server's defaults
-        are not known here.
-        """
-        show = self._show(self.name) or {}
-        mine = parse_show_parameters(show.get("parameters"))
-        theirs = parse_show_parameters((self._show(other) or {}).get("parameters"))
-        for option in RUNNER_OPTIONS:
-            if mine.get(option) is None:
-                continue
-            if option == "num_ctx" and entry.get("context_length") is not None:
-                if _effective_context(mine["num_ctx"], show) != entry["context_length"]:
-                    return False
-            elif theirs.get(option) is not None and theirs[option] != mine[option]:
-                return False
-        return True
+    def forget_shows(self):
+        """Ask /api/show again: this run has changed the model."""
+        self._shows = {}
 
     # states -------------------------------------------------------------------------------
 
@@ -638,14 +494,14 @@ class ModelReconciler:
         return before, after
 
     def ensure_unloaded(self):
-        entry = self._running()
+        entry = self.running()
         # Whether the model is on disk does not matter here, so it is not asked (one request).
         before = apply_loaded(dict(model_view(self.name, None, checked_loaded=False), present=None), entry)
         after = dict(before)
         if entry is not None:
             if not self.check_mode:
                 self.client.unload(self.name)
-                self._wait(False)
+                self.wait(False)
             self.actions.append("unloaded %s" % self.name)
             apply_loaded(after, None)
         return before, after
@@ -655,12 +511,12 @@ class ModelReconciler:
         before = model_view(self.name, entry, checked_loaded=False)
         if entry is None:
             return before, before
-        running = self._running(entry.get("digest"))
+        running = self.running(entry.get("digest"))
         apply_loaded(before, running)
         if running is not None:
             if not self.check_mode:
                 self.client.unload(self.name)
-                self._wait(False, entry.get("digest"))
+                self.wait(False, entry.get("digest"))
             self.actions.append("unloaded %s" % self.name)
         if not self.check_mode:
             self.client.delete(self.name)
@@ -688,273 +544,47 @@ class ModelReconciler:
         for view in (before, after):
             view.update(digest=entry.get("digest"), disk_size=entry.get("size"))
 
-    def _pull(self, name):
-        progress = self._progress(name)
-        self.client.pull(name, self.params["insecure"], self.params["stall_timeout"], progress)
-        self.warnings.extend(progress.write_errors)
-        summary = dict(progress.summary(), model=display_name(name))
-        self.result_extra["pull"] = summary
-        return summary
-
     def _ensure_pulled(self, entry):
-        show = self._show(self.name) if entry is not None else None
+        show = self.show(self.name) if entry is not None else None
         before = model_view(self.name, entry, show, checked_loaded=False)
         if entry is not None and self.params["pull"] == "missing":
             return before, dict(before)
-        if self.check_mode:
-            self.actions.append("pulled %s" % self.name)
-            after = dict(before, present=True, digest=None)
-            if entry is not None:
-                after["digest"] = "(unknown: the registry is asked at run time)"
-            return before, after
-        self._pull(self.name)
-        new_entry = find_listed(self.client.list_models(), self.name)
-        if new_entry is None:
-            raise OllamaError(
-                "pull", "the pull reported success but the model is not listed", self.client.url, model=self.name
-            )
-        if entry is None:
-            self.actions.append("pulled %s" % self.name)
-        elif new_entry.get("digest") != entry.get("digest"):
-            self.actions.append("updated %s to digest %s" % (self.name, (new_entry.get("digest") or "")[:12]))
-        if entry is not None and new_entry.get("digest") == entry.get("digest"):
-            # Same manifest: the model itself is unchanged, no need to show it again.
-            after = dict(before)
-            after["disk_size"] = new_entry.get("size")
-            return before, after
-        self._shows = {}
-        after = model_view(self.name, new_entry, self._show(self.name), checked_loaded=False)
-        return before, after
+        return self.changes().pull_model(entry, before)
 
     # created models -------------------------------------------------------------------------
 
-    def _weight_reasons(self, current_show, base_show):
-        reasons = []
-        current = modelfile_blobs(current_show.get("modelfile"))
-        path = self.definition["from_path"]
-        if path:
-            digest = self._digest(path)
-            hex_digest = digest.split(":", 1)[1]
-            # Servers from 0.30 rewrite GGUF files on create, so the model layer may carry
-            # another digest than the file; the uploaded blob still being there means the same
-            # file was used.
-            if hex_digest not in current["from"] and not self.client.blob_exists(digest):
-                reasons.append("weights file %s changed" % os.path.basename(path))
-        elif base_show is not None:
-            wanted = weights_identity(base_show)
-            have = weights_identity(current_show)
-            if wanted and have and wanted != have:
-                reasons.append("base model %s has new weights" % self.definition["from"])
-        for adapter in self.definition["adapter_paths"]:
-            digest = self._digest(adapter)
-            if digest.split(":", 1)[1] not in current["adapter"] and not self.client.blob_exists(digest):
-                reasons.append("adapter %s changed" % os.path.basename(adapter))
-        return reasons
-
-    def _create_request(self):
-        definition = self.definition
-        blob_refs = {}
-        if definition["from_path"]:
-            digest, _sent = self.client.upload_blob(
-                definition["from_path"], self._digest(definition["from_path"]), self.params["stall_timeout"]
-            )
-            blob_refs[definition["from"]] = digest
-        adapter_refs = {}
-        for written, path in zip(definition.get("adapters") or [], definition["adapter_paths"]):
-            digest, _sent = self.client.upload_blob(path, self._digest(path), self.params["stall_timeout"])
-            blob_refs[written] = digest
-            adapter_refs[os.path.basename(path)] = digest
-        if not self.client.supports_structured_create():
-            from ansible_collections.llmops.ollama.plugins.module_utils._modelfile import render_modelfile  # noqa: PLC0415
-
-            request = {"modelfile": render_modelfile(definition, blob_refs)}
-            if definition.get("quantize"):
-                request["quantize"] = definition["quantize"]
-            return request
-        request = {}
-        if definition["from_path"]:
-            request["files"] = {os.path.basename(definition["from_path"]): blob_refs[definition["from"]]}
-        else:
-            request["from"] = definition["from"]
-        if adapter_refs:
-            request["adapters"] = adapter_refs
-        for field in CREATE_FIELDS:
-            if definition.get(field) not in (None, [], {}):
-                request[field] = definition[field]
-        return request
-
     def _ensure_created(self):
+        from ansible_collections.llmops.ollama.plugins.module_utils._definition import (  # noqa: PLC0415
+            definition_differences,
+            weight_reasons,
+        )
+
         definition = self.definition
         base_name = None if definition["from_path"] else definition["from"]
         # /api/show answers 404 for a model the server does not have, so the model and its base
         # are looked up there, without /api/tags: a no-op needs only what /api/show says.
-        current_show = self._show(self.name)
-        base_show = self._show(base_name) if base_name else None
+        current_show = self.show(self.name)
+        base_show = self.show(base_name) if base_name else None
         # A missing base is pulled here rather than inside the create, so the pull gets the same
         # progress, stall detection and insecure handling as any other.
         if base_name and (self.params["pull"] == "always" or base_show is None):
-            if self.check_mode:
-                self.actions.append("pulled base model %s" % display_name(base_name))
-            else:
-                base_before = find_listed(self.client.list_models(), base_name)
-                self._pull(base_name)
-                self._shows = {}
-                base_after = find_listed(self.client.list_models(), base_name)
-                if base_before is None or (base_after or {}).get("digest") != base_before.get("digest"):
-                    self.actions.append("pulled base model %s" % display_name(base_name))
-                current_show = self._show(self.name)
-                base_show = self._show(base_name)
+            self.changes().pull_base(base_name)
+            if not self.check_mode:
+                current_show = self.show(self.name)
+                base_show = self.show(base_name)
         before = model_view(self.name, None, current_show, checked_loaded=False)
 
         if current_show is None:
             reasons = ["model does not exist"]
         else:
-            reasons = self._weight_reasons(current_show, base_show) + definition_differences(
-                definition, current_show, base_show, base_known=base_show is not None
-            )
+            reasons = weight_reasons(
+                definition, current_show, base_show, self.file_digest, self.client.blob_exists
+            ) + definition_differences(definition, current_show, base_show, base_known=base_show is not None)
         if not reasons:
             return before, dict(before)
-
-        entry = find_listed(self.client.list_models(), self.name) if current_show is not None else None
-        if entry is not None:
-            before.update(digest=entry.get("digest"), disk_size=entry.get("size"))
-        running = None
-        if entry is not None:
-            running = self._running(entry.get("digest"))
-            apply_loaded(before, running)
-        word = "created" if entry is None else "rebuilt"
-        detail = "" if entry is None else ": " + "; ".join(reasons)
-        if self.check_mode:
-            self.actions.append("%s %s%s" % (word, self.name, detail))
-            return before, self._predicted_created(before, base_show, running)
-
-        if running is not None:
-            self._rebuild_loaded(running, entry.get("digest"))
-        else:
-            progress = self._progress(self.name)
-            try:
-                self.client.create(self.name, self._create_request(), self.params["stall_timeout"], progress)
-            except OllamaError as exc:
-                if entry is not None:
-                    exc.detail += "; the previous model is unchanged"
-                raise
-            finally:
-                self.warnings.extend(progress.write_errors)
-        self.actions.append("%s %s%s" % (word, self.name, detail))
-        self._shows = {}
-        new_entry = find_listed(self.client.list_models(), self.name)
-        after = model_view(self.name, new_entry, self._show(self.name), checked_loaded=False)
-        if running is not None:
-            apply_loaded(after, None)
-            if self.params["state"] != "loaded":
-                loaded = self._reload(running, (new_entry or {}).get("digest"))
-                apply_loaded(after, loaded)
-                self.actions.append("reloaded %s" % self.name)
-        return before, after
-
-    def _candidate_name(self):
-        """Where a loaded model's new definition is built first: its name plus a suffix, same tag."""
-        head, _sep, tag = self.name.rpartition(":")
-        try:
-            return display_name("%s%s:%s" % (head, CANDIDATE_SUFFIX, tag))
-        except InvalidModelName:
-            return None
-
-    def _rebuild_loaded(self, running, digest):
-        """Rebuild a model that is serving, and unload it only once its replacement is built.
-
-        After a create the name points at the new definition and the old runner could no longer
-        be reached by name, so the old one must leave memory before the name changes. The new
-        definition is therefore created under a candidate name while the old model keeps serving;
-        then the old one is unloaded, the candidate copied onto the name (the server copies only
-        the manifest) and removed. A create the server refuses costs nothing that was serving.
-        """
-        candidate = self._candidate_name()
-        target = candidate or self.name
-        if candidate is None:
-            # A name too long for the suffix: build in place, the old way (unload, create, reload).
-            self.warnings.append(
-                "%s is unloaded before it is rebuilt: its name leaves no room for a candidate name" % self.name
-            )
-            self.client.unload(self.name)
-            self._wait(False, digest)
-        progress = self._progress(self.name)
-        try:
-            self.client.create(target, self._create_request(), self.params["stall_timeout"], progress)
-        except OllamaError as exc:
-            if candidate is not None:
-                self._forget_candidate(candidate)
-                exc.model = self.name
-                exc.detail += " (while building it as %s); the previous model is unchanged and still loaded" % candidate
-            else:
-                exc.detail += "; the previous model is unchanged"
-                self._reload_after_failure(exc, running, digest)
-            raise
-        finally:
-            self.warnings.extend(progress.write_errors)
-        if candidate is None:
-            return
-        try:
-            self.client.unload(self.name)
-            self._wait(False, digest)
-            self.client.copy(candidate, self.name)
-        except OllamaError as exc:
-            exc.detail += "; the previous model is unchanged"
-            self._reload_after_failure(exc, running, digest)
-            raise
-        finally:
-            self._forget_candidate(candidate)
-
-    def _forget_candidate(self, candidate):
-        # A delete never touches a runner: the server's delete does not talk to its scheduler.
-        try:
-            self.client.delete(candidate)
-        except OllamaError as exc:
-            if exc.status != 404:
-                self.warnings.append("could not remove the candidate model %s: %s" % (candidate, exc.detail))
-
-    def _reload_after_failure(self, exc, running, digest):
-        if self._running(digest) is not None:
-            exc.detail += " and still loaded"
-            return
-        try:
-            self._reload(running, digest)
-        except OllamaError as reload_error:
-            exc.detail += "; loading it again failed too: %s" % reload_error.detail
-        else:
-            exc.detail += " and loaded again"
-
-    def _reload(self, running, digest):
-        keep = -1 if is_forever(running.get("expires_at")) else keep_alive_payload(self.keep_alive)
-        show = self._show(self.name)
-        kind = self.params["kind"] if self.params["kind"] != "auto" else detect_kind(show)
-        self.client.load(self.name, keep, kind)
-        return self._wait(True, digest)
-
-    def _predicted_created(self, before, base_show, running):
-        after = dict(before, present=True, digest=None)
-        definition = self.definition
-        params = dict(before.get("parameters") or {}) if before.get("present") else {}
-        if base_show is not None:
-            params = parse_show_parameters(base_show.get("parameters"))
-            for field in ("template", "system"):
-                after[field] = base_show.get(field) or ""
-        params.update(definition.get("parameters") or {})
-        after["parameters"] = params
-        for field in ("template", "system"):
-            if definition.get(field) is not None:
-                after[field] = definition[field]
-        if running is not None:
-            after["loaded"] = True
-        return after
+        return self.changes().create(reasons, before, current_show, base_show)
 
     # loading ------------------------------------------------------------------------------
-
-    def _predicted_expiry(self):
-        if self.keep_alive < 0:
-            return True, (utcnow() + datetime.timedelta(days=365 * 292)).strftime("%Y-%m-%dT%H:%M:%SZ")
-        moment = utcnow() + datetime.timedelta(seconds=self.keep_alive)
-        return False, moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
     def ensure_loaded(self, before, after):
         models = self.client.running()
@@ -974,26 +604,15 @@ class ModelReconciler:
             apply_loaded(before, running if before.get("present") else None)
         apply_loaded(after, running)
         if running is not None and keep_alive_satisfied(running, self.keep_alive):
-            self._check_gpu(running)
+            self.check_gpu(running)
             return before, after
         if self.params["kind"] != "auto":
             kind = self.params["kind"]
         else:
             kind = after.get("kind") or "completion"
-        action = "loaded %s (keep_alive %s)" % (self.name, describe_keep_alive(self.keep_alive))
-        if self.check_mode:
-            self.actions.append(action)
-            forever, expires_at = self._predicted_expiry()
-            after.update(loaded=True, forever=forever, expires_at=expires_at)
-            return before, after
-        self.client.load(self.name, keep_alive_payload(self.keep_alive), kind)
-        entry = self._wait(True, digest)
-        self.actions.append(action)
-        apply_loaded(after, entry)
-        self._check_gpu(entry)
-        return before, after
+        return self.changes().load(before, after, kind)
 
-    def _check_gpu(self, entry):
+    def check_gpu(self, entry):
         if not self.params["require_gpu"] or entry is None:
             return
         size, vram = entry.get("size") or 0, entry.get("size_vram") or 0
@@ -1054,8 +673,8 @@ def main():
         client = OllamaClient.from_params(module.params)
         reconciler = ModelReconciler(module, client)
         before, after = reconciler.run()
-    except (InvalidModelName, KeepAliveError, DefinitionError, ValueError) as exc:
-        # ValueError covers the Modelfile parser's errors (ModelfileError).
+    except (InvalidModelName, KeepAliveError, ValueError) as exc:
+        # ValueError covers the definition's and the Modelfile parser's errors.
         message = redact_token(exc, module.params.get("api_token"))
         module.fail_json(msg="Invalid request for model %r: %s" % (module.params["name"], message), **result)
     except OllamaError as exc:

@@ -9,9 +9,9 @@ import datetime
 
 import pytest
 
+from ansible_collections.llmops.ollama.plugins.module_utils._definition import definition_differences
 from ansible_collections.llmops.ollama.plugins.module_utils._state import (
     KeepAliveError,
-    definition_differences,
     detect_kind,
     is_forever,
     keep_alive_payload,
