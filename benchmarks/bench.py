@@ -192,8 +192,10 @@ def floor_playbook(path, url, tasks_per_block, loop_sizes, order):
                 }
             }
         ],
-        # Any module that speaks HTTP pays for ansible.module_utils.urls: one GET with ansible.builtin.uri.
+        # Any module that speaks HTTP pays for ansible.module_utils.urls: one GET with ansible.builtin.uri,
+        # and a module that only imports urls (benchmarks/library/bench_urls_import.py).
         "uri": [{"ansible.builtin.uri": {"url": url + "/api/version"}}],
+        "urls": [{"bench_urls_import": {}}],
     }
     tasks = []
 
@@ -269,7 +271,7 @@ def bench_floor(cfg, work, results):
         load_forever(emulator, COMPLETION_MODELS[: max(cfg["loop_sizes"])])
         inventory = os.path.join(work, "inventory.json")
         write_local_inventory(inventory, {"bench-local": {}})
-        blocks = ["ping", "present", "loaded", "created", "uri"]
+        blocks = ["ping", "present", "loaded", "created", "uri", "urls"]
         blocks += ["ping_loop_%d" % k for k in cfg["loop_sizes"]]
         blocks += ["loaded_loop_%d" % k for k in cfg["loop_sizes"]]
         reps = []
@@ -312,6 +314,8 @@ def bench_floor(cfg, work, results):
         "uri_task": spread(series("uri")),
         "ratio_uri_vs_ping": spread([r["costs"]["uri"] / r["costs"]["ping"] for r in reps]),
         "requests_per_uri": reps[0]["requests"]["uri"] / float(n),
+        "urls_task": spread(series("urls")),
+        "ratio_urls_vs_ping": spread([r["costs"]["urls"] / r["costs"]["ping"] for r in reps]),
         "ratio_present_vs_ping": spread(ratio_present),
         "ratio_loaded_vs_ping": spread(ratio_loaded),
         "created_task": spread(series("created")),

@@ -246,6 +246,7 @@ def ansible_env(extra=None):
             "ANSIBLE_CONFIG": os.path.join(REPO, "ansible.cfg"),
             "ANSIBLE_COLLECTIONS_PATH": ":".join(collections),
             "ANSIBLE_CALLBACK_PLUGINS": os.path.join(BENCH_DIR, "callback_plugins"),
+            "ANSIBLE_LIBRARY": os.path.join(BENCH_DIR, "library"),
             "ANSIBLE_CALLBACKS_ENABLED": "bench_timing",
             "ANSIBLE_PLAYBOOK_VARS_ROOT": "all",
             "ANSIBLE_NOCOLOR": "1",

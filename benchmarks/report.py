@@ -161,6 +161,13 @@ def summary_markdown(results):
         out += [
             "| `ansible.builtin.uri` GET /api/version | %s | %s | %g |"
             % (span(floor["uri_task"], 3), fmt(floor["ratio_uri_vs_ping"]), floor["requests_per_uri"]),
+        ]
+        if "urls_task" in floor:
+            out.append(
+                "| a module that only imports `ansible.module_utils.urls` | %s | %s | 0 |"
+                % (span(floor["urls_task"], 3), fmt(floor["ratio_urls_vs_ping"]))
+            )
+        out += [
             "",
             "Loops (one task, N items): ping %.3f s + %.3f s per item; `ollama_model state=loaded` no-op "
             "%.3f s + %.3f s per item (%s)."
