@@ -162,10 +162,6 @@ class OllamaError(Exception):
         return self.message
 
 
-class StreamResponseProblem(Exception):
-    """Raised inside stream handling; turned into OllamaError with the call's context."""
-
-
 class _DeferredContext:
     """The TLS context of one client, built on its first use and then reused.
 
