@@ -1,26 +1,17 @@
 # Copyright (c) llmops.ollama contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Benchmark helper, not part of the collection's content: a module that imports
-ansible.module_utils.urls the way plugins/module_utils/_api.py does (without cryptography) and does
-nothing else. Its cost over a ping task is the floor of any module that speaks HTTP through urls."""
+"""Benchmark helper, not part of the collection's content: a module that loads
+ansible.module_utils.urls through plugins/module_utils/_urls.py, as the client does (without
+cryptography), and does nothing else. Its cost over a ping task is the floor of any module that
+speaks HTTP through urls."""
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import sys
-
 from ansible.module_utils.basic import AnsibleModule
-
-HIDE_CRYPTOGRAPHY = "cryptography" not in sys.modules
-if HIDE_CRYPTOGRAPHY:
-    sys.modules["cryptography"] = None
-try:
-    from ansible.module_utils.urls import Request  # noqa: F401  pylint: disable=unused-import
-finally:
-    if HIDE_CRYPTOGRAPHY and sys.modules.get("cryptography", False) is None:
-        del sys.modules["cryptography"]
+from ansible_collections.llmops.ollama.plugins.module_utils import _urls  # noqa: F401  pylint: disable=unused-import
 
 DOCUMENTATION = r"""
 module: bench_urls_import

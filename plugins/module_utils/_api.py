@@ -18,28 +18,17 @@ import json
 import os
 import re
 import ssl
-import sys
 import time
 from http.client import HTTPException
 from urllib.error import HTTPError, URLError
 
 from ansible_collections.llmops.ollama.plugins.module_utils._state import find_listed
-
-# ansible.module_utils.urls imports cryptography only to hash the server's certificate for
-# GSSAPI (Kerberos) channel binding, which this client never uses: it authenticates with a
-# bearer token. Where cryptography is installed that import alone costs about 30 ms, a tenth of
-# a whole no-op task, so it is kept out of sys.modules while urls loads and put back after.
-HIDE_CRYPTOGRAPHY = "cryptography" not in sys.modules
-if HIDE_CRYPTOGRAPHY:
-    sys.modules["cryptography"] = None
-try:
-    from ansible.module_utils.urls import ConnectionError as UrlsConnectionError
-    from ansible.module_utils.urls import Request, SSLValidationError
-    from ansible.module_utils.urls import make_context
-finally:
-    if HIDE_CRYPTOGRAPHY and sys.modules.get("cryptography", False) is None:
-        del sys.modules["cryptography"]
-
+from ansible_collections.llmops.ollama.plugins.module_utils._urls import (
+    Request,
+    SSLValidationError,
+    UrlsConnectionError,
+    make_context,
+)
 
 DEFAULT_URL = "http://127.0.0.1:11434"
 STRUCTURED_CREATE_SINCE = (0, 5, 5)

@@ -17,7 +17,7 @@ import re
 import socket
 import ssl
 
-from ansible.module_utils.urls import SSLValidationError
+from ansible_collections.llmops.ollama.plugins.module_utils._urls import SSLValidationError
 
 # Texts of TLS failures that do not arrive as an ssl.SSLError: the alert names of a refused
 # handshake (unknown CA, certificate required...), an EOF in the middle of one, a plain-HTTP answer.

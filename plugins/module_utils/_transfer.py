@@ -19,8 +19,6 @@ import socket
 import ssl
 from http.client import HTTPException
 
-STALLED_HINT = "The server or the registry stalled; retry, or raise stall_timeout"
-
 
 def sha256_file(path, chunk=1 << 20):
     digest = hashlib.sha256()
@@ -36,18 +34,23 @@ def read_stream(client, response, path, *, action, model, stall, progress):
     """Read an NDJSON answer one line at a time; see ``OllamaClient.stream``."""
     last_status = None
     last_progress = client.clock()
+
+    def stalled():
+        # The socket read timed out, or lines kept coming without progress: the same failure.
+        return client._error(
+            action,
+            "no progress for %s seconds (last status: %s)" % (stall, last_status or "none"),
+            model=model,
+            hint="The server or the registry stalled; retry, or raise stall_timeout",
+        )
+
     try:
         while True:
             try:
                 line = response.readline()
             except (socket.timeout, ssl.SSLError) as exc:
                 if isinstance(exc, socket.timeout) or "timed out" in str(exc):
-                    raise client._error(
-                        action,
-                        "no progress for %s seconds (last status: %s)" % (stall, last_status or "none"),
-                        model=model,
-                        hint=STALLED_HINT,
-                    )
+                    raise stalled()
                 raise client._transport_error(action, model, exc, stall)
             except (OSError, HTTPException) as exc:
                 raise client._error(
@@ -82,12 +85,7 @@ def read_stream(client, response, path, *, action, model, stall, progress):
             if moved:
                 last_progress = now
             elif stall and now - last_progress > stall:
-                raise client._error(
-                    action,
-                    "no progress for %s seconds (last status: %s)" % (stall, last_status or "none"),
-                    model=model,
-                    hint=STALLED_HINT,
-                )
+                raise stalled()
     finally:
         response.close()
         if progress is not None and progress.path:

@@ -460,9 +460,7 @@ class ModelReconciler:
         loaded it, so when neither the name nor the manifest digest is listed, the runners of
         other names are compared by the model-layer blob their /api/show names (pitfall 10).
         """
-        entry = find_listed(models, self.name)
-        if entry is None and digest:
-            entry = next((m for m in models if m.get("digest") == digest), None)
+        entry = self.client.find_running(self.name, digest, models)
         if entry is not None or not models:
             return entry
         from ansible_collections.llmops.ollama.plugins.module_utils._runners import shared_runner  # noqa: PLC0415
