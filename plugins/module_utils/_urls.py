@@ -17,12 +17,14 @@ __metaclass__ = type
 
 import sys
 
+__all__ = ("Request", "SSLValidationError", "UrlsConnectionError", "make_context")
+
 HIDE_CRYPTOGRAPHY = "cryptography" not in sys.modules
 if HIDE_CRYPTOGRAPHY:
     sys.modules["cryptography"] = None
 try:
-    from ansible.module_utils.urls import ConnectionError as UrlsConnectionError  # noqa: F401
-    from ansible.module_utils.urls import Request, SSLValidationError, make_context  # noqa: F401
+    from ansible.module_utils.urls import ConnectionError as UrlsConnectionError
+    from ansible.module_utils.urls import Request, SSLValidationError, make_context
 finally:
     if HIDE_CRYPTOGRAPHY and sys.modules.get("cryptography", False) is None:
         del sys.modules["cryptography"]
